@@ -1,0 +1,63 @@
+#pragma once
+// Sequential byte sources for binlog decoding (files now; stdin and compressed archives plug in
+// here) and a buffer that hands the decoder contiguous views of whole events with large reads.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "binwatch/byte_cursor.h"
+
+namespace binwatch {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to n bytes; returns 0 at end of input. Throws std::runtime_error on I/O errors
+  // (outside the decoder's hot loop) with the source's name in the message.
+  virtual size_t read(std::byte* dst, size_t n) = 0;
+  [[nodiscard]] virtual const std::string& name() const = 0;
+  [[nodiscard]] virtual std::optional<uint64_t> size() const { return std::nullopt; }
+};
+
+// A regular file (or anything open()-able), read with large sequential reads.
+class FileSource : public ByteSource {
+ public:
+  explicit FileSource(std::string path);  // throws std::runtime_error naming the file
+  ~FileSource() override;
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+  size_t read(std::byte* dst, size_t n) override;
+  [[nodiscard]] const std::string& name() const override { return m_path; }
+  [[nodiscard]] std::optional<uint64_t> size() const override { return m_size; }
+
+ private:
+  std::string m_path;
+  int m_fd = -1;
+  std::optional<uint64_t> m_size;
+};
+
+// Keeps a window over a source so that any n bytes from the current offset can be viewed
+// contiguously. Memory: one chunk plus the largest event peeked.
+class StreamBuffer {
+ public:
+  explicit StreamBuffer(ByteSource& source, size_t chunk = size_t{4} << 20);
+  // Up to n bytes from the current offset; fewer only at end of input.
+  Bytes peek(size_t n);
+  void consume(size_t n);
+  [[nodiscard]] uint64_t offset() const { return m_offset; }
+  // True once the source is exhausted and every byte consumed.
+  bool at_end();
+
+ private:
+  ByteSource& m_source;
+  size_t m_chunk;
+  std::vector<std::byte> m_buf;
+  size_t m_begin = 0, m_end = 0;
+  uint64_t m_offset = 0;
+  bool m_eof = false;
+};
+
+}  // namespace binwatch

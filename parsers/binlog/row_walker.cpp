@@ -1,0 +1,148 @@
+// Source: MySQL 8.4 sql/rpl_record.cc (unpack_row), sql/field.cc (Field_*::pack_length_from_metadata);
+// MariaDB 11.4 sql/rpl_record.cc. Layout in include/binwatch/binlog/row_walker.h.
+#include "binwatch/binlog/row_walker.h"
+
+#include <string>
+
+namespace binwatch::binlog {
+
+void ColumnBytes::resize(size_t columns) {
+  if (before.size() < columns) {
+    before.resize(columns);
+    after.resize(columns);
+    nulls.resize(columns);
+  }
+}
+
+namespace {
+
+struct Walker {
+  const TableMap& map;
+  const RowsEvent& ev;
+  ColumnBytes& acc;
+  ByteCursor c;
+  uint64_t row = 0;
+
+  DecodeError fail(const std::string& what) const {
+    return malformed("rows event for " + map.schema + "." + map.table + " (table_id " +
+                     std::to_string(map.table_id) + "), row " + std::to_string(row + 1) + ": " +
+                     what);
+  }
+
+  // One row image over the present columns `cols`; values are added to `sums`.
+  bool image(const std::vector<uint32_t>& cols, std::vector<uint64_t>& sums, bool partial_after,
+             DecodeError& err) {
+    if (partial_after) {
+      const size_t start = c.offset();
+      uint64_t options = 0;
+      if (!c.packed(options)) { err = fail("value options past the end"); return false; }
+      if ((options & 1) && !c.skip((map.json_columns + 7) / 8)) {
+        err = fail("partial JSON bitmap past the end");
+        return false;
+      }
+      acc.image_overhead += c.offset() - start;
+    }
+    const size_t nbytes = (cols.size() + 7) / 8;
+    Bytes nulls;
+    if (!c.bytes(nbytes, nulls)) { err = fail("NULL bitmap past the end"); return false; }
+    acc.image_overhead += nbytes;
+    for (size_t k = 0; k < cols.size(); ++k) {
+      const uint32_t col = cols[k];
+      if (std::to_integer<uint8_t>(nulls[k / 8]) & (1u << (k % 8))) {
+        ++acc.nulls[col];
+        continue;
+      }
+      const ColumnLayout& l = map.layouts[col];
+      uint64_t size = 0;
+      if (l.layout == ValueLayout::Fixed) {
+        size = l.fixed;
+      } else if (l.layout == ValueLayout::LengthPrefix) {
+        uint64_t len = 0;
+        if (!c.uint_le(l.prefix, len)) {
+          err = fail("length of column " + std::to_string(col + 1) + " past the end");
+          return false;
+        }
+        size = len;
+        sums[col] += l.prefix;
+      } else {
+        err = unsupported("rows event for " + map.schema + "." + map.table + ": column " +
+                          std::to_string(col + 1) + " has type " + std::to_string(map.types[col]) +
+                          " whose size this build cannot compute");
+        return false;
+      }
+      if (!c.skip(size)) {
+        err = fail("column " + std::to_string(col + 1) + " value of " + std::to_string(size) +
+                   " bytes, only " + std::to_string(c.remaining()) + " left");
+        return false;
+      }
+      sums[col] += size;
+    }
+    return true;
+  }
+};
+
+bool present_columns(Bytes bitmap, uint64_t width, size_t table_columns,
+                     std::vector<uint32_t>& out) {
+  out.clear();
+  for (uint64_t i = 0; i < width; ++i) {
+    if (std::to_integer<uint8_t>(bitmap[i / 8]) & (1u << (i % 8))) {
+      if (i >= table_columns) return false;
+      out.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<RowsSummary> walk_rows(const TableMap& map, const RowsEvent& ev, ColumnBytes* columns) {
+  thread_local std::vector<uint32_t> before_cols, after_cols;
+  thread_local ColumnBytes scratch;
+  const size_t ncols = map.column_count();
+  if (!present_columns(ev.columns_before, ev.width, ncols, before_cols) ||
+      !present_columns(ev.columns_after, ev.width, ncols, after_cols)) {
+    return malformed("rows event for " + map.schema + "." + map.table + " names column(s) beyond the " +
+                     std::to_string(ncols) + " of its table map");
+  }
+  scratch.resize(ncols);
+  std::fill_n(scratch.before.begin(), ncols, 0);
+  std::fill_n(scratch.after.begin(), ncols, 0);
+  std::fill_n(scratch.nulls.begin(), ncols, 0);
+  scratch.image_overhead = 0;
+
+  Walker w{map, ev, scratch, ByteCursor(ev.rows)};
+  RowsSummary s;
+  DecodeError err;
+  while (!w.c.empty()) {
+    switch (ev.info.kind) {
+      case RowsKind::Write:
+        if (!w.image(after_cols, scratch.after, false, err)) return err;
+        s.images += 1;
+        break;
+      case RowsKind::Delete:
+        if (!w.image(before_cols, scratch.before, false, err)) return err;
+        s.images += 1;
+        break;
+      case RowsKind::Update:
+        if (!w.image(before_cols, scratch.before, false, err)) return err;
+        if (!w.image(after_cols, scratch.after, ev.info.partial_json, err)) return err;
+        s.images += 2;
+        break;
+    }
+    ++w.row;
+  }
+  s.rows = w.row;
+  s.image_bytes = ev.rows.size();
+  if (columns) {
+    columns->resize(ncols);
+    for (size_t i = 0; i < ncols; ++i) {
+      columns->before[i] += scratch.before[i];
+      columns->after[i] += scratch.after[i];
+      columns->nulls[i] += scratch.nulls[i];
+    }
+    columns->image_overhead += scratch.image_overhead;
+  }
+  return s;
+}
+
+}  // namespace binwatch::binlog

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package binwatch needs to build, test, benchmark and run its demo.
+# Safe to run repeatedly; needs root (or sudo).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PKGS=(
+  build-essential cmake pkg-config ninja-build
+  clang libclang-rt-14-dev          # libFuzzer target (-fsanitize=fuzzer)
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev
+  libzstd-dev zlib1g-dev libdeflate-dev
+  libboost-filesystem-dev
+  libmariadb-dev libmysqlcppconn-dev
+  mariadb-server mariadb-client
+  zstd gzip time procps
+  jq                                # bench: checks that binwatch report output is JSON
+)
+LIST=()
+for p in "${PKGS[@]}"; do LIST+=("$p"); done
+missing=()
+for p in "${LIST[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#LIST[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,71 @@
+#include "binwatch/byte_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace binwatch {
+
+FileSource::FileSource(std::string path) : m_path(std::move(path)) {
+  m_fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (m_fd < 0) throw std::runtime_error(m_path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(m_fd, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      ::close(m_fd);
+      m_fd = -1;
+      throw std::runtime_error(m_path + ": is a directory, not a binlog file");
+    }
+    if (S_ISREG(st.st_mode)) {
+      m_size = static_cast<uint64_t>(st.st_size);
+      ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+  }
+}
+
+FileSource::~FileSource() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+size_t FileSource::read(std::byte* dst, size_t n) {
+  while (true) {
+    const ssize_t r = ::read(m_fd, dst, n);
+    if (r >= 0) return static_cast<size_t>(r);
+    if (errno == EINTR) continue;
+    throw std::runtime_error(m_path + ": read error: " + std::strerror(errno));
+  }
+}
+
+StreamBuffer::StreamBuffer(ByteSource& source, size_t chunk) : m_source(source), m_chunk(chunk) {}
+
+Bytes StreamBuffer::peek(size_t n) {
+  while (m_end - m_begin < n && !m_eof) {
+    if (m_begin > 0 && (m_buf.size() - m_end < m_chunk || m_buf.size() - m_begin < n)) {
+      std::memmove(m_buf.data(), m_buf.data() + m_begin, m_end - m_begin);
+      m_end -= m_begin;
+      m_begin = 0;
+    }
+    const size_t need = std::max(n, m_chunk);
+    if (m_buf.size() < need) m_buf.resize(need);
+    if (m_buf.size() == m_end) m_buf.resize(m_end + m_chunk);
+    const size_t got = m_source.read(m_buf.data() + m_end, m_buf.size() - m_end);
+    if (got == 0) m_eof = true;
+    m_end += got;
+  }
+  return Bytes(m_buf.data() + m_begin, std::min(n, m_end - m_begin));
+}
+
+void StreamBuffer::consume(size_t n) {
+  n = std::min(n, m_end - m_begin);
+  m_begin += n;
+  m_offset += n;
+  if (m_begin == m_end) m_begin = m_end = 0;
+}
+
+bool StreamBuffer::at_end() { return peek(1).empty(); }
+
+}  // namespace binwatch
