@@ -52,9 +52,12 @@ class StreamBuffer {
   bool at_end();
 
  private:
+  void reserve(size_t capacity);
+
   ByteSource& m_source;
   size_t m_chunk;
-  std::vector<std::byte> m_buf;
+  std::unique_ptr<std::byte[]> m_buf;  // not zero-filled: only bytes read are ever viewed
+  size_t m_cap = 0;
   size_t m_begin = 0, m_end = 0;
   uint64_t m_offset = 0;
   bool m_eof = false;

@@ -16,9 +16,16 @@ void ColumnBytes::resize(size_t columns) {
 
 namespace {
 
+// One present column of a row image, with its layout resolved once per event.
+struct ColumnOp {
+  uint32_t col;
+  ValueLayout layout;
+  uint8_t prefix;
+  uint32_t fixed;
+};
+
 struct Walker {
   const TableMap& map;
-  const RowsEvent& ev;
   ColumnBytes& acc;
   ByteCursor c;
   uint64_t row = 0;
@@ -29,9 +36,8 @@ struct Walker {
                      what);
   }
 
-  // One row image over the present columns `cols`; values are added to `sums`.
-  bool image(const std::vector<uint32_t>& cols, std::vector<uint64_t>& sums, bool partial_after,
-             DecodeError& err) {
+  // One row image over the present columns `ops`; values are added to `sums`.
+  bool image(const std::vector<ColumnOp>& ops, uint64_t* sums, bool partial_after, DecodeError& err) {
     if (partial_after) {
       const size_t start = c.offset();
       uint64_t options = 0;
@@ -42,52 +48,57 @@ struct Walker {
       }
       acc.image_overhead += c.offset() - start;
     }
-    const size_t nbytes = (cols.size() + 7) / 8;
+    const size_t nbytes = (ops.size() + 7) / 8;
     Bytes nulls;
     if (!c.bytes(nbytes, nulls)) { err = fail("NULL bitmap past the end"); return false; }
     acc.image_overhead += nbytes;
-    for (size_t k = 0; k < cols.size(); ++k) {
-      const uint32_t col = cols[k];
-      if (std::to_integer<uint8_t>(nulls[k / 8]) & (1u << (k % 8))) {
-        ++acc.nulls[col];
+    uint64_t* null_counts = acc.nulls.data();
+    const size_t n = ops.size();
+    for (size_t k = 0; k < n; ++k) {
+      const ColumnOp& op = ops[k];
+      if (std::to_integer<unsigned>(nulls[k >> 3]) & (1u << (k & 7))) {
+        ++null_counts[op.col];
         continue;
       }
-      const ColumnLayout& l = map.layouts[col];
-      uint64_t size = 0;
-      if (l.layout == ValueLayout::Fixed) {
-        size = l.fixed;
-      } else if (l.layout == ValueLayout::LengthPrefix) {
+      uint64_t size = op.fixed;
+      if (op.layout == ValueLayout::LengthPrefix) {
         uint64_t len = 0;
-        if (!c.uint_le(l.prefix, len)) {
-          err = fail("length of column " + std::to_string(col + 1) + " past the end");
+        if (!c.uint_le(op.prefix, len)) {
+          err = fail("length of column " + std::to_string(op.col + 1) + " past the end");
           return false;
         }
-        size = len;
-        sums[col] += l.prefix;
+        size = len + op.prefix;
+        if (!c.skip(len)) {
+          err = fail("column " + std::to_string(op.col + 1) + " value of " + std::to_string(len) +
+                     " bytes, only " + std::to_string(c.remaining()) + " left");
+          return false;
+        }
+      } else if (op.layout == ValueLayout::Fixed) {
+        if (!c.skip(size)) {
+          err = fail("column " + std::to_string(op.col + 1) + " value of " + std::to_string(size) +
+                     " bytes, only " + std::to_string(c.remaining()) + " left");
+          return false;
+        }
       } else {
         err = unsupported("rows event for " + map.schema + "." + map.table + ": column " +
-                          std::to_string(col + 1) + " has type " + std::to_string(map.types[col]) +
-                          " whose size this build cannot compute");
+                          std::to_string(op.col + 1) + " has type " +
+                          std::to_string(map.types[op.col]) + " whose size this build cannot compute");
         return false;
       }
-      if (!c.skip(size)) {
-        err = fail("column " + std::to_string(col + 1) + " value of " + std::to_string(size) +
-                   " bytes, only " + std::to_string(c.remaining()) + " left");
-        return false;
-      }
-      sums[col] += size;
+      sums[op.col] += size;
     }
     return true;
   }
 };
 
-bool present_columns(Bytes bitmap, uint64_t width, size_t table_columns,
-                     std::vector<uint32_t>& out) {
+bool present_columns(const TableMap& map, Bytes bitmap, uint64_t width, std::vector<ColumnOp>& out) {
   out.clear();
+  const size_t table_columns = map.column_count();
   for (uint64_t i = 0; i < width; ++i) {
     if (std::to_integer<uint8_t>(bitmap[i / 8]) & (1u << (i % 8))) {
       if (i >= table_columns) return false;
-      out.push_back(static_cast<uint32_t>(i));
+      const ColumnLayout& l = map.layouts[i];
+      out.push_back(ColumnOp{static_cast<uint32_t>(i), l.layout, l.prefix, l.fixed});
     }
   }
   return true;
@@ -96,11 +107,11 @@ bool present_columns(Bytes bitmap, uint64_t width, size_t table_columns,
 }  // namespace
 
 Result<RowsSummary> walk_rows(const TableMap& map, const RowsEvent& ev, ColumnBytes* columns) {
-  thread_local std::vector<uint32_t> before_cols, after_cols;
+  thread_local std::vector<ColumnOp> before_cols, after_cols;
   thread_local ColumnBytes scratch;
   const size_t ncols = map.column_count();
-  if (!present_columns(ev.columns_before, ev.width, ncols, before_cols) ||
-      !present_columns(ev.columns_after, ev.width, ncols, after_cols)) {
+  if (!present_columns(map, ev.columns_before, ev.width, before_cols) ||
+      !present_columns(map, ev.columns_after, ev.width, after_cols)) {
     return malformed("rows event for " + map.schema + "." + map.table + " names column(s) beyond the " +
                      std::to_string(ncols) + " of its table map");
   }
@@ -110,22 +121,22 @@ Result<RowsSummary> walk_rows(const TableMap& map, const RowsEvent& ev, ColumnBy
   std::fill_n(scratch.nulls.begin(), ncols, 0);
   scratch.image_overhead = 0;
 
-  Walker w{map, ev, scratch, ByteCursor(ev.rows)};
+  Walker w{map, scratch, ByteCursor(ev.rows)};
   RowsSummary s;
   DecodeError err;
   while (!w.c.empty()) {
     switch (ev.info.kind) {
       case RowsKind::Write:
-        if (!w.image(after_cols, scratch.after, false, err)) return err;
+        if (!w.image(after_cols, scratch.after.data(), false, err)) return err;
         s.images += 1;
         break;
       case RowsKind::Delete:
-        if (!w.image(before_cols, scratch.before, false, err)) return err;
+        if (!w.image(before_cols, scratch.before.data(), false, err)) return err;
         s.images += 1;
         break;
       case RowsKind::Update:
-        if (!w.image(before_cols, scratch.before, false, err)) return err;
-        if (!w.image(after_cols, scratch.after, ev.info.partial_json, err)) return err;
+        if (!w.image(before_cols, scratch.before.data(), false, err)) return err;
+        if (!w.image(after_cols, scratch.after.data(), ev.info.partial_json, err)) return err;
         s.images += 2;
         break;
     }

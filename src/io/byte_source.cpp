@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -40,23 +41,35 @@ size_t FileSource::read(std::byte* dst, size_t n) {
   }
 }
 
-StreamBuffer::StreamBuffer(ByteSource& source, size_t chunk) : m_source(source), m_chunk(chunk) {}
+StreamBuffer::StreamBuffer(ByteSource& source, size_t chunk) : m_source(source), m_chunk(chunk) {
+  // A small file needs no multi-megabyte window.
+  if (auto size = source.size()) m_chunk = std::max<size_t>(64 * 1024, std::min<uint64_t>(chunk, *size + 1));
+}
+
+void StreamBuffer::reserve(size_t capacity) {
+  if (capacity <= m_cap) return;
+  auto bigger = std::make_unique_for_overwrite<std::byte[]>(capacity);
+  if (m_end > m_begin) std::memcpy(bigger.get(), m_buf.get() + m_begin, m_end - m_begin);
+  m_end -= m_begin;
+  m_begin = 0;
+  m_buf = std::move(bigger);
+  m_cap = capacity;
+}
 
 Bytes StreamBuffer::peek(size_t n) {
   while (m_end - m_begin < n && !m_eof) {
-    if (m_begin > 0 && (m_buf.size() - m_end < m_chunk || m_buf.size() - m_begin < n)) {
-      std::memmove(m_buf.data(), m_buf.data() + m_begin, m_end - m_begin);
+    if (m_begin > 0 && (m_cap - m_end < m_chunk || m_cap - m_begin < n)) {
+      std::memmove(m_buf.get(), m_buf.get() + m_begin, m_end - m_begin);
       m_end -= m_begin;
       m_begin = 0;
     }
-    const size_t need = std::max(n, m_chunk);
-    if (m_buf.size() < need) m_buf.resize(need);
-    if (m_buf.size() == m_end) m_buf.resize(m_end + m_chunk);
-    const size_t got = m_source.read(m_buf.data() + m_end, m_buf.size() - m_end);
+    reserve(std::max(n, m_chunk));
+    if (m_cap == m_end) reserve(m_end + m_chunk);
+    const size_t got = m_source.read(m_buf.get() + m_end, m_cap - m_end);
     if (got == 0) m_eof = true;
     m_end += got;
   }
-  return Bytes(m_buf.data() + m_begin, std::min(n, m_end - m_begin));
+  return Bytes(m_buf.get() + m_begin, std::min(n, m_end - m_begin));
 }
 
 void StreamBuffer::consume(size_t n) {
