@@ -207,7 +207,7 @@ Result<RowsEvent> parse_rows(const FormatDescription& fde, uint8_t type, Bytes b
   } else if (post_len > used && !c.skip(post_len - used)) {
     return malformed("rows event: post-header");
   }
-  if (!c.packed(r.width)) return malformed("rows event: column count");
+  if (!c.packed(r.width) || r.width > c.remaining() * 8) return malformed("rows event: column count");
   const uint64_t bitmap_len = (r.width + 7) / 8;
   if (!c.bytes(bitmap_len, r.columns_before)) {
     return malformed("rows event: columns bitmap for " + std::to_string(r.width) + " columns");

@@ -23,6 +23,12 @@ Result<std::vector<std::byte>> mariadb_uncompress(Bytes block, size_t max_len) {
     return malformed("compressed block: original length " + std::to_string(original) +
                      " exceeds the limit " + std::to_string(max_len));
   }
+  // deflate cannot expand more than 1032:1 (zlib FAQ): refuse a length the block cannot hold
+  // before allocating it (a 28-byte event declaring 4 GiB).
+  if (original > uint64_t{c.remaining()} * 1032 + 64) {
+    return malformed("compressed block: original length " + std::to_string(original) +
+                     " is more than " + std::to_string(c.remaining()) + " zlib bytes can hold");
+  }
   std::vector<std::byte> out(original);
   struct Free {
     void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }

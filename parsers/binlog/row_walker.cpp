@@ -125,6 +125,7 @@ Result<RowsSummary> walk_rows(const TableMap& map, const RowsEvent& ev, ColumnBy
   RowsSummary s;
   DecodeError err;
   while (!w.c.empty()) {
+    const size_t row_start = w.c.offset();
     switch (ev.info.kind) {
       case RowsKind::Write:
         if (!w.image(after_cols, scratch.after.data(), false, err)) return err;
@@ -140,6 +141,7 @@ Result<RowsSummary> walk_rows(const TableMap& map, const RowsEvent& ev, ColumnBy
         s.images += 2;
         break;
     }
+    if (w.c.offset() == row_start) return w.fail("no column present: 0-byte row images never end");
     ++w.row;
   }
   s.rows = w.row;
