@@ -48,13 +48,14 @@ class ByteCursor {
   // MySQL packed (length-encoded) integer: < 251 one byte; 252 + u16; 253 + u24; 254 + u64.
   // 251 (NULL marker) and 255 are invalid here.
   [[nodiscard]] bool packed(uint64_t& v) {
+    const size_t start = m_pos;
     uint8_t first = 0;
     if (!u8(first)) return false;
     if (first < 251) { v = first; return true; }
-    if (first == 252) return le(v, 2);
-    if (first == 253) return le(v, 3);
-    if (first == 254) return le(v, 8);
-    --m_pos;  // leave the cursor where it was on failure
+    if (first == 252 && le(v, 2)) return true;
+    if (first == 253 && le(v, 3)) return true;
+    if (first == 254 && le(v, 8)) return true;
+    m_pos = start;  // leave the cursor where it was on failure
     return false;
   }
 

@@ -58,13 +58,15 @@ void StreamBuffer::reserve(size_t capacity) {
 
 Bytes StreamBuffer::peek(size_t n) {
   while (m_end - m_begin < n && !m_eof) {
+    if (m_cap < m_chunk) reserve(m_chunk);
     if (m_begin > 0 && (m_cap - m_end < m_chunk || m_cap - m_begin < n)) {
       std::memmove(m_buf.get(), m_buf.get() + m_begin, m_end - m_begin);
       m_end -= m_begin;
       m_begin = 0;
     }
-    reserve(std::max(n, m_chunk));
-    if (m_cap == m_end) reserve(m_end + m_chunk);
+    // Grow with the data that arrives (doubling), never straight to n: a garbage event_size of
+    // 4 GiB on a pipe must not allocate before the bytes exist.
+    if (m_end == m_cap) reserve(std::min(n, 2 * m_cap));
     const size_t got = m_source.read(m_buf.get() + m_end, m_cap - m_end);
     if (got == 0) m_eof = true;
     m_end += got;
