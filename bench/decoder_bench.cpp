@@ -31,23 +31,6 @@ const std::vector<std::byte>& input() {
   return data;
 }
 
-class MemorySource : public binwatch::ByteSource {
- public:
-  explicit MemorySource(const std::vector<std::byte>& d) : m_data(d) {}
-  size_t read(std::byte* dst, size_t n) override {
-    n = std::min(n, m_data.size() - m_pos);
-    std::memcpy(dst, m_data.data() + m_pos, n);
-    m_pos += n;
-    return n;
-  }
-  const std::string& name() const override { return m_name; }
-  std::optional<uint64_t> size() const override { return m_data.size(); }
-
- private:
-  const std::vector<std::byte>& m_data;
-  size_t m_pos = 0;
-  std::string m_name = "memory";
-};
 
 void BM_Crc32_Zlib(benchmark::State& state) {
   const auto& d = input();
@@ -82,7 +65,7 @@ void BM_Scan(benchmark::State& state) {
   options.verify_checksums = state.range(0) != 0;
   options.walk_rows = state.range(1) != 0;
   for (auto _ : state) {
-    MemorySource src(d);
+    binwatch::MemorySource src("memory", d);
     binwatch::Attribution a;
     benchmark::DoNotOptimize(binwatch::scan_binlog(src, a, options));
   }

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_bytes.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -30,35 +32,7 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-struct Buf {
-  std::vector<std::byte> b;
-  Buf& u8(uint64_t v) { b.push_back(static_cast<std::byte>(v & 0xff)); return *this; }
-  Buf& le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) u8(v >> (8 * i));
-    return *this;
-  }
-  Buf& u16(uint64_t v) { return le(v, 2); }
-  Buf& u32(uint64_t v) { return le(v, 4); }
-  Buf& u48(uint64_t v) { return le(v, 6); }
-  Buf& u64(uint64_t v) { return le(v, 8); }
-  Buf& packed(uint64_t v) {
-    if (v < 251) return u8(v);
-    if (v <= 0xffff) return u8(252).le(v, 2);
-    if (v <= 0xffffff) return u8(253).le(v, 3);
-    return u8(254).le(v, 8);
-  }
-  Buf& str(std::string_view s) {
-    for (char c : s) u8(static_cast<unsigned char>(c));
-    return *this;
-  }
-  Buf& raw(Bytes s) {
-    b.insert(b.end(), s.begin(), s.end());
-    return *this;
-  }
-  Buf& raw(const std::vector<std::byte>& s) { return raw(Bytes(s)); }
-  [[nodiscard]] size_t size() const { return b.size(); }
-  operator Bytes() const { return b; }
-};
+using Buf = ::binwatch::test::ByteBuilder;
 
 uint32_t zlib_crc(Bytes data) {
   return static_cast<uint32_t>(

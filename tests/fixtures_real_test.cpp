@@ -10,6 +10,8 @@
 //  - row counts that the fixtures' own SQL makes true (derivations in comments).
 // Skips with a message when the folder is absent.
 #include <gtest/gtest.h>
+
+#include "support/test_bytes.h"
 #include <zlib.h>
 
 #include <algorithm>
@@ -42,18 +44,10 @@ using binlog::ErrorKind;
 
 const fs::path kRoot = BINWATCH_SHARED_FIXTURES;
 
-std::vector<std::byte> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> out(c.size());
-  if (!c.empty()) std::memcpy(out.data(), c.data(), c.size());
-  return out;
-}
+using ::binwatch::test::read_file;
+using ::binwatch::test::read_text;
+using ::binwatch::test::is_binlog;
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // The mysql-cdc-rs 8.0 .sql/.txt files are UTF-16LE with a BOM; their SQL is ASCII apart from
 // string literals, which is all these tests look at.
@@ -66,12 +60,6 @@ std::string utf16le_to_ascii(const std::string& raw) {
   return out;
 }
 
-bool is_binlog(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  char m[4] = {};
-  in.read(m, 4);
-  return in.gcount() == 4 && std::memcmp(m, binlog::kMagic, 4) == 0;
-}
 
 // Every binlog under the folder, by content (the magic), not by name.
 std::vector<fs::path> all_binlogs() {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_bytes.h"
+
 #include <string>
 #include <vector>
 
@@ -15,23 +17,7 @@ namespace {
 
 namespace ct = column_type;
 
-struct Buf {
-  std::vector<std::byte> b;
-  Buf& u8(uint64_t v) { b.push_back(static_cast<std::byte>(v & 0xff)); return *this; }
-  Buf& le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) u8(v >> (8 * i));
-    return *this;
-  }
-  Buf& str(std::string_view s) {
-    for (char c : s) u8(static_cast<unsigned char>(c));
-    return *this;
-  }
-  Buf& zeros(size_t n) {
-    b.resize(b.size() + n);
-    return *this;
-  }
-  [[nodiscard]] size_t size() const { return b.size(); }
-};
+using Buf = ::binwatch::test::ByteBuilder;
 
 TableMap make_map(const std::vector<std::pair<uint8_t, uint16_t>>& cols) {
   TableMap m;

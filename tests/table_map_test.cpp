@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_bytes.h"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,30 +23,7 @@ namespace {
 
 namespace ct = column_type;
 
-struct Buf {
-  std::vector<std::byte> b;
-  Buf& u8(uint64_t v) { b.push_back(static_cast<std::byte>(v & 0xff)); return *this; }
-  Buf& le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) u8(v >> (8 * i));
-    return *this;
-  }
-  Buf& packed(uint64_t v) {
-    if (v < 251) return u8(v);
-    if (v <= 0xffff) return u8(252).le(v, 2);
-    if (v <= 0xffffff) return u8(253).le(v, 3);
-    return u8(254).le(v, 8);
-  }
-  Buf& str(std::string_view s) {
-    for (char c : s) u8(static_cast<unsigned char>(c));
-    return *this;
-  }
-  Buf& raw(const Buf& o) {
-    b.insert(b.end(), o.b.begin(), o.b.end());
-    return *this;
-  }
-  [[nodiscard]] size_t size() const { return b.size(); }
-  operator Bytes() const { return b; }
-};
+using Buf = ::binwatch::test::ByteBuilder;
 
 ColumnLayout fixed(uint32_t n) { return {ValueLayout::Fixed, n, 0, false}; }
 ColumnLayout prefixed(uint8_t p, bool json = false) { return {ValueLayout::LengthPrefix, 0, p, json}; }

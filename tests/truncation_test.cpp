@@ -10,6 +10,8 @@
 // Needs the shared fixtures folder (BINWATCH_SHARED_FIXTURES); skips with a message without it.
 #include <gtest/gtest.h>
 
+#include "support/test_bytes.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -40,44 +42,10 @@ using binlog::ErrorKind;
 
 const fs::path kRoot = BINWATCH_SHARED_FIXTURES;
 
-std::vector<std::byte> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> out(c.size());
-  if (!c.empty()) std::memcpy(out.data(), c.data(), c.size());
-  return out;
-}
+using ::binwatch::test::read_file;
+using ::binwatch::test::is_binlog;
 
-bool is_binlog(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  char m[4] = {};
-  in.read(m, 4);
-  return in.gcount() == 4 && std::memcmp(m, binlog::kMagic, 4) == 0;
-}
 
-// A non-owning source over memory: no copy per cut.
-class SpanSource : public ByteSource {
- public:
-  SpanSource(std::string name, Bytes data, bool known_size = true)
-      : m_name(std::move(name)), m_data(data), m_known_size(known_size) {}
-  size_t read(std::byte* dst, size_t n) override {
-    n = std::min(n, m_data.size() - m_pos);
-    if (n) std::memcpy(dst, m_data.data() + m_pos, n);
-    m_pos += n;
-    return n;
-  }
-  [[nodiscard]] const std::string& name() const override { return m_name; }
-  [[nodiscard]] std::optional<uint64_t> size() const override {
-    if (!m_known_size) return std::nullopt;
-    return m_data.size();
-  }
-
- private:
-  std::string m_name;
-  Bytes m_data;
-  size_t m_pos = 0;
-  bool m_known_size;
-};
 
 struct Outcome {
   FileSummary summary;
@@ -88,7 +56,7 @@ struct Outcome {
 
 Outcome scan(const std::string& name, Bytes data, bool known_size = true) {
   Outcome o;
-  SpanSource src(name, data, known_size);
+  MemorySource src(name, data, known_size);
   try {
     o.summary = scan_binlog(src, o.attribution);
   } catch (const FatalScanError& e) {

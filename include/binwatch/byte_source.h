@@ -39,6 +39,25 @@ class FileSource : public ByteSource {
   std::optional<uint64_t> m_size;
 };
 
+// Bytes already in memory (a replication packet, a test input), not copied: `data` must outlive
+// the source. With known_size=false it behaves like a pipe (no size known up front).
+class MemorySource : public ByteSource {
+ public:
+  MemorySource(std::string name, Bytes data, bool known_size = true)
+      : m_name(std::move(name)), m_data(data), m_known_size(known_size) {}
+  size_t read(std::byte* dst, size_t n) override;
+  [[nodiscard]] const std::string& name() const override { return m_name; }
+  [[nodiscard]] std::optional<uint64_t> size() const override {
+    return m_known_size ? std::optional<uint64_t>(m_data.size()) : std::nullopt;
+  }
+
+ private:
+  std::string m_name;
+  Bytes m_data;
+  size_t m_pos = 0;
+  bool m_known_size;
+};
+
 // Keeps a window over a source so that any n bytes from the current offset can be viewed
 // contiguously. Memory: one chunk plus the largest event peeked.
 class StreamBuffer {

@@ -41,6 +41,13 @@ size_t FileSource::read(std::byte* dst, size_t n) {
   }
 }
 
+size_t MemorySource::read(std::byte* dst, size_t n) {
+  n = std::min(n, m_data.size() - m_pos);
+  if (n) std::memcpy(dst, m_data.data() + m_pos, n);
+  m_pos += n;
+  return n;
+}
+
 StreamBuffer::StreamBuffer(ByteSource& source, size_t chunk) : m_source(source), m_chunk(chunk) {
   // A small file needs no multi-megabyte window.
   if (auto size = source.size()) m_chunk = std::max<size_t>(64 * 1024, std::min<uint64_t>(chunk, *size + 1));

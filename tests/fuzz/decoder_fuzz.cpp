@@ -40,30 +40,9 @@ void require(bool cond, const char* what, uint64_t a = 0, uint64_t b = 0) {
   if (!cond) fail(what, a, b);
 }
 
-class MemorySource : public ByteSource {
- public:
-  MemorySource(Bytes data, bool known_size) : m_data(data), m_known_size(known_size) {}
-  size_t read(std::byte* dst, size_t n) override {
-    n = std::min(n, m_data.size() - m_pos);
-    if (n) std::memcpy(dst, m_data.data() + m_pos, n);
-    m_pos += n;
-    return n;
-  }
-  [[nodiscard]] const std::string& name() const override { return m_name; }
-  [[nodiscard]] std::optional<uint64_t> size() const override {
-    if (!m_known_size) return std::nullopt;
-    return m_data.size();
-  }
-
- private:
-  std::string m_name = "fuzz-input";
-  Bytes m_data;
-  size_t m_pos = 0;
-  bool m_known_size;
-};
 
 void scan_stream(Bytes data, bool known_size) {
-  MemorySource src(data, known_size);
+  MemorySource src("fuzz-input", data, known_size);
   Attribution a;
   FileSummary f;
   try {
