@@ -16,9 +16,11 @@ int main(int argc, char** argv) {
       "Attribute every byte of binlog files to tables (TABLE_MAP + ROWS events), statements "
       "(QUERY events), overhead, torn tails and corrupt events. Exit 0: report written; 1: report "
       "written but some events failed their checksum or could not be decoded; 2: no report.");
-  rep->add_option("files", report.files, "Binlog files (in order; relay logs work too)")
-      ->required()
-      ->check(CLI::ExistingPath);
+  rep->add_option("files", report.files,
+                  "Binlog files in order (relay logs too); *.gz and *.zst archives are decompressed "
+                  "on the fly; a binlog index (*.index, e.g. mysql-bin.index) expands to the files "
+                  "it lists; - reads standard input")
+      ->required();
   rep->add_option("--format", report.format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();

@@ -39,6 +39,48 @@ class FileSource : public ByteSource {
   std::optional<uint64_t> m_size;
 };
 
+// A gzip (.gz) or zstd (.zst) compressed binlog archive, decompressed as it is read.
+class GzipSource : public ByteSource {
+ public:
+  explicit GzipSource(std::string path);  // throws std::runtime_error naming the file
+  ~GzipSource() override;
+  GzipSource(const GzipSource&) = delete;
+  GzipSource& operator=(const GzipSource&) = delete;
+  size_t read(std::byte* dst, size_t n) override;
+  [[nodiscard]] const std::string& name() const override { return m_path; }
+
+ private:
+  std::string m_path;
+  void* m_gz = nullptr;  // gzFile
+};
+
+class ZstdSource : public ByteSource {
+ public:
+  explicit ZstdSource(std::string path);  // throws std::runtime_error naming the file
+  ~ZstdSource() override;
+  ZstdSource(const ZstdSource&) = delete;
+  ZstdSource& operator=(const ZstdSource&) = delete;
+  size_t read(std::byte* dst, size_t n) override;
+  [[nodiscard]] const std::string& name() const override { return m_file.name(); }
+
+ private:
+  FileSource m_file;
+  void* m_dctx = nullptr;  // ZSTD_DStream
+  std::vector<std::byte> m_in;
+  size_t m_in_pos = 0, m_in_end = 0;
+  bool m_in_eof = false;
+  bool m_frame_open = false;
+};
+
+// Opens a binlog input by name: "-" is standard input, "*.gz" and "*.zst" are decompressed
+// transparently, anything else is read as a plain file.
+std::unique_ptr<ByteSource> open_source(const std::string& path);
+
+// Expands binlog index files (names ending in ".index", as mysql-bin.index: one binlog path per
+// line, relative paths taken from the index's folder) into their files, in order; other
+// arguments pass through. Throws std::runtime_error naming an unreadable index.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args);
+
 // Bytes already in memory (a replication packet, a test input), not copied: `data` must outlive
 // the source. With known_size=false it behaves like a pipe (no size known up front).
 class MemorySource : public ByteSource {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "binwatch/cli.h"
+#include "binwatch/byte_source.h"
 #include "binwatch/report.h"
 
 namespace binwatch::cli {
@@ -14,7 +15,7 @@ int run_report(const ReportArgs& args) {
   options.scan.verify_checksums = args.verify_checksums;
   Report report;
   try {
-    report = build_report(args.files, options);
+    report = build_report(expand_inputs(args.files), options);
   } catch (const std::exception& e) {
     fmt::print(stderr, "binwatch report: error: {}\n", e.what());
     return 2;

@@ -12,7 +12,7 @@
 namespace binwatch {
 
 FileSource::FileSource(std::string path) : m_path(std::move(path)) {
-  m_fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+  m_fd = m_path == "-" ? ::dup(0) : ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (m_fd < 0) throw std::runtime_error(m_path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
   if (::fstat(m_fd, &st) == 0) {

@@ -24,8 +24,8 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
   auto worker = [&] {
     for (size_t i = next++; i < paths.size(); i = next++) {
       try {
-        FileSource source(paths[i]);
-        slots[i].summary = scan_binlog(source, slots[i].attribution, options.scan);
+        auto source = open_source(paths[i]);
+        slots[i].summary = scan_binlog(*source, slots[i].attribution, options.scan);
       } catch (...) {
         slots[i].failure = std::current_exception();
       }
