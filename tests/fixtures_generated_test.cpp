@@ -49,10 +49,7 @@ TEST_P(GeneratedFixture, RowCountsAndInvariant) {
   const auto expected = nlohmann::json::parse(in);
   for (const auto& [name, want] : expected["tables"].items()) {
     const auto dot = name.find('.');
-    const TableStats* found = nullptr;
-    for (const auto& t : a.tables()) {
-      if (t.key.schema == name.substr(0, dot) && t.key.table == name.substr(dot + 1)) found = &t;
-    }
+    const TableStats* found = a.find(name.substr(0, dot), name.substr(dot + 1));
     ASSERT_NE(found, nullptr) << name;
     EXPECT_EQ(found->inserts, want["inserts"].get<uint64_t>()) << name;
     EXPECT_EQ(found->updates, want["updates"].get<uint64_t>()) << name;

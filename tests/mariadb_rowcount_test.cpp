@@ -56,14 +56,6 @@ void expect_invariant(const Scanned& s) {
   }
 }
 
-const TableStats* find_table(const Attribution& a, const std::string& schema,
-                             const std::string& table) {
-  for (const auto& t : a.tables()) {
-    if (t.key.schema == schema && t.key.table == table) return &t;
-  }
-  return nullptr;
-}
-
 class RowCounts : public ::testing::TestWithParam<Variant> {};
 
 TEST_P(RowCounts, TypedWorkloadReportsExactRowCountsPerTable) {
@@ -83,7 +75,7 @@ TEST_P(RowCounts, TypedWorkloadReportsExactRowCountsPerTable) {
   uint64_t inserts = 0, updates = 0, deletes = 0;
   for (const auto& [name, want] : expected["tables"].items()) {
     const auto dot = name.find('.');
-    const TableStats* t = find_table(s.attribution, name.substr(0, dot), name.substr(dot + 1));
+    const TableStats* t = s.attribution.find(name.substr(0, dot), name.substr(dot + 1));
     ASSERT_NE(t, nullptr) << name << " missing from the report";
     EXPECT_EQ(t->inserts, want["inserts"].get<uint64_t>()) << name;
     EXPECT_EQ(t->updates, want["updates"].get<uint64_t>()) << name;
@@ -130,7 +122,7 @@ TEST_P(RowCounts, ColumnBytesMatchTheServersLengths) {
 
   const Scanned s = scan_all(server.binlog_files());
   expect_invariant(s);
-  const TableStats* t = find_table(s.attribution, "cb", "t");
+  const TableStats* t = s.attribution.find("cb", "t");
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->inserts, total);
   ASSERT_EQ(t->columns.after.size(), 4u);
@@ -158,7 +150,7 @@ TEST(LargeEvents, RowsEventOver16MiB) {
   server.flush_binary_logs();
   const Scanned s = scan_all(server.binlog_files());
   expect_invariant(s);
-  const TableStats* t = find_table(s.attribution, "big", "b");
+  const TableStats* t = s.attribution.find("big", "b");
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->inserts, 1u);
   EXPECT_EQ(t->columns.after[1], 20u * 1024 * 1024 + 4);  // LONGBLOB: 4-byte length prefix

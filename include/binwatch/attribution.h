@@ -58,6 +58,8 @@ class Attribution {
   // Index of the stats entry for a table, created on first use.
   size_t table_index(const std::string& schema, const std::string& table);
   TableStats& table_at(size_t index) { return m_tables[index]; }
+  // The stats of a table, or null when no event of it was seen.
+  [[nodiscard]] const TableStats* find(const std::string& schema, const std::string& table) const;
   [[nodiscard]] const std::vector<TableStats>& tables() const { return m_tables; }
   // Tables sorted by bytes descending, then by name (deterministic).
   [[nodiscard]] std::vector<const TableStats*> tables_by_bytes() const;

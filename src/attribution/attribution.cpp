@@ -26,12 +26,25 @@ void TableStats::merge(const TableStats& o) {
   if (!o.column_names.empty()) column_names = o.column_names;
 }
 
-size_t Attribution::table_index(const std::string& schema, const std::string& table) {
+namespace {
+
+std::string index_key(const std::string& schema, const std::string& table) {
   std::string key;
   key.reserve(schema.size() + table.size() + 1);
   key.append(schema).push_back('\0');
   key.append(table);
-  auto [it, inserted] = m_index.try_emplace(std::move(key), m_tables.size());
+  return key;
+}
+
+}  // namespace
+
+const TableStats* Attribution::find(const std::string& schema, const std::string& table) const {
+  auto it = m_index.find(index_key(schema, table));
+  return it == m_index.end() ? nullptr : &m_tables[it->second];
+}
+
+size_t Attribution::table_index(const std::string& schema, const std::string& table) {
+  auto [it, inserted] = m_index.try_emplace(index_key(schema, table), m_tables.size());
   if (inserted) {
     TableStats stats;
     stats.key = TableKey{schema, table};

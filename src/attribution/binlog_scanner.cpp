@@ -49,11 +49,10 @@ class Scanner {
     m_out.errors.push_back(ScanError{m_file.path, offset, kind, std::move(detail)});
   }
 
-  void torn(uint64_t offset, uint64_t bytes, const std::string& why) {
+  void torn(uint64_t offset, uint64_t bytes) {
     m_file.torn_tail = TornTail{offset, bytes};
     m_out.other.torn += bytes;
     m_buf.consume(bytes);
-    (void)why;
   }
 
   // Is there a whole event at `data` whose checksum (when on) holds?
@@ -145,7 +144,7 @@ class Scanner {
     Bytes head = m_buf.peek(kHeaderLen);
     if (head.empty()) return false;
     if (head.size() < kHeaderLen) {
-      torn(off, head.size(), "short header");
+      torn(off, head.size());
       return false;
     }
     auto header = parse_event_header(head);
@@ -167,7 +166,7 @@ class Scanner {
                  "event_size " + std::to_string(size) + " runs past the end of the input")) {
         return true;
       }
-      torn(off, have, "event past end");
+      torn(off, have);
       return false;
     }
     auto raw = frame_event(ev, m_ctx.checksums(), m_opt.verify_checksums);
