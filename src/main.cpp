@@ -1,7 +1,8 @@
 // binwatch: MySQL/MariaDB binlog and replication watchdog. This file only parses arguments.
 #include <CLI/CLI.hpp>
 
-#include "binwatch/cli.h"
+#include "cli/commands.h"
+
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -10,24 +11,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("binwatch " BINWATCH_VERSION));
   app.require_subcommand(1);
 
-  binwatch::cli::ReportArgs report;
-  CLI::App* rep = app.add_subcommand(
-      "report",
-      "Attribute every byte of binlog files to tables (TABLE_MAP + ROWS events), statements "
-      "(QUERY events), overhead, torn tails and corrupt events. Exit 0: report written; 1: report "
-      "written but some events failed their checksum or could not be decoded; 2: no report.");
-  rep->add_option("files", report.files,
-                  "Binlog files in order (relay logs too); *.gz and *.zst archives are decompressed "
-                  "on the fly; a binlog index (*.index, e.g. mysql-bin.index) expands to the files "
-                  "it lists; - reads standard input")
-      ->required();
-  rep->add_option("--format", report.format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->capture_default_str();
-  rep->add_option("--threads", report.threads, "Files decoded in parallel (0 = one per core)")
-      ->capture_default_str();
-  rep->add_flag("!--no-verify-checksums", report.verify_checksums,
-                "Skip CRC32 verification (faster; corrupt events then go undetected)");
+  std::vector<binwatch::cli::Subcommand> commands;
+  commands.push_back(binwatch::cli::add_report_command(app));
 
   try {
     app.parse(argc, argv);
@@ -35,6 +20,8 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (rep->parsed()) return binwatch::cli::run_report(report);
+  for (const auto& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
   return 2;
 }

@@ -1,0 +1,19 @@
+#pragma once
+// Subcommand registration. Each add_*_command() declares its options on `app` and returns the
+// function main() runs when that subcommand was chosen; the parsed values live in the closure.
+// src/main.cpp only calls these, so a new subcommand touches its own file plus one line there.
+#include <functional>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace binwatch::cli {
+
+struct Subcommand {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Subcommand add_report_command(CLI::App& app);
+
+}  // namespace binwatch::cli
