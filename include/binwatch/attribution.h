@@ -46,7 +46,8 @@ struct ScanError {
 
 struct OtherBytes {
   uint64_t statement = 0, overhead = 0, magic = 0, torn = 0, corrupt = 0;
-  [[nodiscard]] uint64_t sum() const { return statement + overhead + magic + torn + corrupt; }
+  uint64_t excluded = 0;  // events outside the report's filters (--start-position, --database, ...)
+  [[nodiscard]] uint64_t sum() const { return statement + overhead + magic + torn + corrupt + excluded; }
 };
 
 struct TypeStats {

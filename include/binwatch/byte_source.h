@@ -1,6 +1,7 @@
 #pragma once
 // Sequential byte sources for binlog decoding (files now; stdin and compressed archives plug in
 // here) and a buffer that hands the decoder contiguous views of whole events with large reads.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,17 @@ class ByteSource {
   virtual size_t read(std::byte* dst, size_t n) = 0;
   [[nodiscard]] virtual const std::string& name() const = 0;
   [[nodiscard]] virtual std::optional<uint64_t> size() const { return std::nullopt; }
+  // Adds the raw (on-disk, still compressed for archives) bytes read from now on to `counter`,
+  // for progress displays. The counter must outlive the source.
+  virtual void count_input_into(std::atomic<uint64_t>* counter) { m_progress = counter; }
+
+ protected:
+  void note_input(uint64_t bytes) {
+    if (m_progress) m_progress->fetch_add(bytes, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<uint64_t>* m_progress = nullptr;
 };
 
 // A regular file (or anything open()-able), read with large sequential reads.
@@ -52,6 +64,7 @@ class GzipSource : public ByteSource {
  private:
   std::string m_path;
   void* m_gz = nullptr;  // gzFile
+  int64_t m_raw_read = 0;
 };
 
 class ZstdSource : public ByteSource {
@@ -62,6 +75,7 @@ class ZstdSource : public ByteSource {
   ZstdSource& operator=(const ZstdSource&) = delete;
   size_t read(std::byte* dst, size_t n) override;
   [[nodiscard]] const std::string& name() const override { return m_file.name(); }
+  void count_input_into(std::atomic<uint64_t>* counter) override { m_file.count_input_into(counter); }
 
  private:
   FileSource m_file;
@@ -108,6 +122,8 @@ class StreamBuffer {
   // Up to n bytes from the current offset; fewer only at end of input.
   Bytes peek(size_t n);
   void consume(size_t n);
+  // Consumes up to n bytes, reading through the source; returns how many (fewer only at the end).
+  uint64_t skip(uint64_t n);
   [[nodiscard]] uint64_t offset() const { return m_offset; }
   // True once the source is exhausted and every byte consumed.
   bool at_end();

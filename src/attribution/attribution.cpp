@@ -77,6 +77,7 @@ void Attribution::merge(const Attribution& o) {
   other.magic += o.other.magic;
   other.torn += o.other.torn;
   other.corrupt += o.other.corrupt;
+  other.excluded += o.other.excluded;
   for (const auto& [type, s] : o.types) {
     types[type].events += s.events;
     types[type].bytes += s.bytes;

@@ -35,6 +35,11 @@ size_t GzipSource::read(std::byte* dst, size_t n) {
     throw std::runtime_error(m_path + ": gzip stream is damaged or truncated: " +
                              (msg ? msg : "unknown error"));
   }
+  const int64_t raw = gzoffset(static_cast<gzFile>(m_gz));
+  if (raw > m_raw_read) {
+    note_input(static_cast<uint64_t>(raw - m_raw_read));
+    m_raw_read = raw;
+  }
   return static_cast<size_t>(got);
 }
 

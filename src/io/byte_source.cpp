@@ -35,7 +35,10 @@ FileSource::~FileSource() {
 size_t FileSource::read(std::byte* dst, size_t n) {
   while (true) {
     const ssize_t r = ::read(m_fd, dst, n);
-    if (r >= 0) return static_cast<size_t>(r);
+    if (r >= 0) {
+      note_input(static_cast<uint64_t>(r));
+      return static_cast<size_t>(r);
+    }
     if (errno == EINTR) continue;
     throw std::runtime_error(m_path + ": read error: " + std::strerror(errno));
   }
@@ -86,6 +89,17 @@ void StreamBuffer::consume(size_t n) {
   m_begin += n;
   m_offset += n;
   if (m_begin == m_end) m_begin = m_end = 0;
+}
+
+uint64_t StreamBuffer::skip(uint64_t n) {
+  uint64_t done = 0;
+  while (done < n) {
+    Bytes chunk = peek(static_cast<size_t>(std::min<uint64_t>(n - done, m_chunk)));
+    if (chunk.empty()) break;
+    consume(chunk.size());
+    done += chunk.size();
+  }
+  return done;
 }
 
 bool StreamBuffer::at_end() { return peek(1).empty(); }
