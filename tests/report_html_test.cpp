@@ -2,8 +2,8 @@
 // docs/report-json.md. Checks that the page is self-contained (nothing fetched), structurally sane,
 // escapes hostile names everywhere (text, attributes, SVG), draws bars in proportion to bytes, and
 // copes with absent views, empty reports and odd values.
-// BINWATCH_HTML_EXAMPLE=PATH also writes the SoundCloud-like page there (docs/report-html-example.png
-// is its screenshot).
+// BINWATCH_HTML_DUMP_DIR=DIR also writes every checked page there as TESTNAME[-N].html, to look at
+// (docs/report-html-example.png is the screenshot of SoundCloudPageIsSelfContainedAndNamesEveryTable.html).
 #include "binwatch/report_html.h"
 
 #include <gtest/gtest.h>
@@ -52,8 +52,18 @@ bool valid_utf8(const std::string& s) {
   return true;
 }
 
+void dump(const std::string& html) {
+  const char* dir = std::getenv("BINWATCH_HTML_DUMP_DIR");
+  if (!dir || !*dir) return;
+  static std::map<std::string, int> seen;
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const int n = seen[name]++;
+  std::ofstream(std::string(dir) + "/" + name + (n ? "-" + std::to_string(n) : "") + ".html") << html;
+}
+
 // The checks every rendered page must pass, whatever the document.
 void expect_self_contained(const std::string& html) {
+  dump(html);
   EXPECT_EQ(occurrences(html, "<!DOCTYPE html>"), 1u);
   EXPECT_EQ(occurrences(html, "<html"), 1u);
   EXPECT_EQ(occurrences(html, "</html>"), 1u);
@@ -94,7 +104,6 @@ std::map<std::string, double> table_bars(const std::string& html) {
 TEST(ReportHtml, SoundCloudPageIsSelfContainedAndNamesEveryTable) {
   const json doc = soundcloud_report();
   const std::string html = report_html(doc);
-  if (const char* path = std::getenv("BINWATCH_HTML_EXAMPLE")) std::ofstream(path) << html;
   expect_self_contained(html);
   for (const auto& t : doc["tables"]) {
     const std::string name = t["schema"].get<std::string>() + "." + t["table"].get<std::string>();
@@ -174,7 +183,7 @@ TEST(ReportHtml, PerMinuteChartStacksEverySeriesOverUtcTime) {
   EXPECT_NE(html.find("class=\"legend\""), std::string::npos);
   // One colour per table across charts: the bar and the area of groups share it.
   const std::string colour = "#4e79a7";
-  EXPECT_NE(html.find("data-table=\"soundcloud.groups\" x=\"300.0\" y=\"12.0\" width=\"470.00\" height=\"20\" "
+  EXPECT_NE(html.find("data-table=\"soundcloud.groups\" x=\"300.0\" y=\"12.0\" width=\"440.00\" height=\"20\" "
                       "rx=\"2\" fill=\"" + colour + "\""),
             std::string::npos);
   EXPECT_NE(html.find("<polygon class=\"area\" fill=\"" + colour + "\""), std::string::npos);

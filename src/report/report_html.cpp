@@ -299,8 +299,12 @@ class Renderer {
  public:
   explicit Renderer(const json& r) : m_r(r) {
     m_total = u64(at(r, "total_bytes"));
-    for (const auto& t : arr(at(r, "tables"))) m_colours.assign(table_key(t));
+    // The largest tables first, then the ones the minute chart stacks (normally the same), then
+    // the rest while colours last.
+    const json& ts = arr(at(r, "tables"));
+    for (size_t i = 0; i < ts.size() && i < 8; ++i) m_colours.assign(table_key(ts[i]));
     for (const auto& name : arr(at(at(r, "minutes"), "tables"))) m_colours.assign(str(name));
+    for (const auto& t : ts) m_colours.assign(table_key(t));
     for (const auto& b : arr(at(at(r, "baseline"), "tables"))) m_baseline.emplace(table_key(b), &b);
   }
 
@@ -381,7 +385,12 @@ class Renderer {
     }
     o += "<h1>binwatch report</h1>\n<p class=\"muted\">";
     o += fmt::format("{} binlog file{}", count(files.size()), files.size() == 1 ? "" : "s");
-    if (!first.empty()) o += fmt::format(", events from {} to {} (UTC)", text(first), text(last));
+    if (!first.empty()) {
+      const std::string a = time_or_dash(json(first)), b = time_or_dash(json(last));
+      // The end without its date when both are on the same day.
+      const bool same_day = a.size() == 19 && b.size() == 19 && a.compare(0, 10, b, 0, 10) == 0;
+      o += fmt::format(", events from {} to {} UTC", a, same_day ? b.substr(11) : b);
+    }
     o += "</p>\n";
 
     // Baseline alert first: the question after an incident is "what is not normal?".
@@ -460,7 +469,7 @@ class Renderer {
     const size_t shown = std::min(ts.size(), kShown);
     uint64_t max = 0;
     for (size_t i = 0; i < shown; ++i) max = std::max(max, u64(at(ts[i], "bytes")));
-    constexpr double W = 1000, label_w = 290, bar_x = 300, bar_w = 470, row_h = 30, top = 8;
+    constexpr double W = 1000, label_w = 290, bar_x = 300, bar_w = 440, row_h = 30, top = 8;
     const double H = top + row_h * static_cast<double>(shown) + 8;
     std::string desc;
     for (size_t i = 0; i < shown && i < 5; ++i) {
@@ -525,9 +534,10 @@ class Renderer {
 
   // 2. Stacked step-area chart of bytes per minute (or per N minutes when the span is long).
   void minutes() {
-    o += "<section id=\"minutes\">\n<h2>Bytes per minute</h2>\n";
+    o += "<section id=\"minutes\">\n";
     const json& m = at(m_r, "minutes");
     if (!m.is_object()) {
+      o += "<h2>Bytes per minute</h2>\n";
       not_computed("minute", "minute");
       o += "</section>\n";
       return;
@@ -550,7 +560,7 @@ class Renderer {
       pts.push_back(std::move(p));
     }
     if (pts.empty()) {
-      o += "<p class=\"note\">No event carried bytes with a timestamp.</p>\n</section>\n";
+      o += "<h2>Bytes per minute</h2>\n<p class=\"note\">No event carried bytes with a timestamp.</p>\n</section>\n";
       return;
     }
     int64_t t_min = std::numeric_limits<int64_t>::max(), t_max = 0;
@@ -588,6 +598,7 @@ class Renderer {
       ymax = std::max(ymax, sum);
     }
     const std::string per = bucket == 1 ? "minute" : fmt::format("{} minutes", bucket);
+    o += "<h2>Bytes per " + per + "</h2>\n";
     if (bucket != 1) {
       o += fmt::format("<p class=\"note\">The events span {}: bytes are summed per {}.</p>\n",
                        duration(static_cast<uint64_t>(span_min) * 60), per);
