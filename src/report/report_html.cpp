@@ -159,7 +159,7 @@ std::string bytes(uint64_t b) { return human_bytes(b); }
 std::string bytes(double b) {
   if (!(b > 0)) return human_bytes(0);
   if (b >= 1.8e19) return human_bytes(std::numeric_limits<uint64_t>::max());
-  return human_bytes(static_cast<uint64_t>(std::llround(b)));
+  return human_bytes(static_cast<uint64_t>(b + 0.5));
 }
 
 std::string count(uint64_t n) {
@@ -180,7 +180,10 @@ std::string percent(double share) {
 
 double share_of(double part, double total) { return total > 0 ? part / total : 0.0; }
 
-std::string ratio_text(double r) { return r >= 100 ? fmt::format("{:.0f}x", r) : fmt::format("{:.1f}x", r); }
+std::string ratio_text(double r) {
+  if (r >= 1e6) return fmt::format("{:.2g}x", r);
+  return r >= 100 ? fmt::format("{:.0f}x", r) : fmt::format("{:.1f}x", r);
+}
 
 std::string duration(uint64_t s) {
   if (s < 60) return fmt::format("{} s", s);
@@ -552,7 +555,9 @@ class Renderer {
     std::vector<Point> pts;
     for (const auto& it : arr(at(m, "items"))) {
       if (!at(it, "epoch").is_number()) continue;
-      Point p{std::max<int64_t>(0, i64(at(it, "epoch"))), std::vector<double>(S, 0.0)};
+      // Binlog timestamps are 32-bit seconds; clamping keeps all the arithmetic below in range.
+      const int64_t epoch = std::clamp<int64_t>(i64(at(it, "epoch")), 0, std::numeric_limits<uint32_t>::max());
+      Point p{epoch, std::vector<double>(S, 0.0)};
       const json& tv = arr(at(it, "tables"));
       for (size_t k = 0; k < K && k < tv.size(); ++k) p.v[k] = static_cast<double>(u64(tv[k]));
       p.v[K] = static_cast<double>(u64(at(it, "other_tables")));
@@ -597,7 +602,12 @@ class Renderer {
       for (double v : row) sum += v;
       ymax = std::max(ymax, sum);
     }
-    const std::string per = bucket == 1 ? "minute" : fmt::format("{} minutes", bucket);
+    const std::string per = bucket == 1      ? std::string("minute")
+                            : bucket < 60    ? fmt::format("{} minutes", bucket)
+                            : bucket == 60   ? std::string("hour")
+                            : bucket < 1440  ? fmt::format("{} hours", bucket / 60)
+                            : bucket == 1440 ? std::string("day")
+                                             : fmt::format("{} days", bucket / 1440);
     o += "<h2>Bytes per " + per + "</h2>\n";
     if (bucket != 1) {
       o += fmt::format("<p class=\"note\">The events span {}: bytes are summed per {}.</p>\n",
@@ -860,7 +870,7 @@ class Renderer {
       std::string dur = "&ndash;";
       if (at(t, "start_epoch").is_number() && at(t, "end_epoch").is_number()) {
         const int64_t a = i64(at(t, "start_epoch")), b = i64(at(t, "end_epoch"));
-        dur = b >= a ? duration(static_cast<uint64_t>(b - a)) : "&ndash;";
+        dur = b >= a ? duration(static_cast<uint64_t>(b) - static_cast<uint64_t>(a)) : "&ndash;";
       }
       std::string tables_cell;
       const json& tt = arr(at(t, "tables"));
