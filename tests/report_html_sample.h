@@ -97,7 +97,6 @@ inline nlohmann::ordered_json soundcloud_report() {
     const char* type;
     uint64_t before, after;
   };
-  const uint64_t g_rows_bytes = 820 * kMiB - 61'214 * 12;
   const std::vector<C> gcols = {
       {"description", "blob", 371 * kMiB, 371 * kMiB},  {"name", "varchar", 9 * kMiB, 9 * kMiB},
       {"updated_at", "datetime2", 6 * kMiB, 6 * kMiB}, {"cnt", "long", 3 * kMiB, 3 * kMiB},
@@ -114,7 +113,6 @@ inline nlohmann::ordered_json soundcloud_report() {
                               {"bytes", c.before + c.after}, {"null_images", 0},
                               {"share_of_table", double(c.before + c.after) / double(gsum)}});
   }
-  (void)g_rows_bytes;
   doc["columns"].push_back({{"schema", "soundcloud"}, {"table", "comments"}, {"index", 3}, {"column", "body"},
                             {"name_source", "binlog"}, {"type", 252}, {"type_name", "blob"},
                             {"before_bytes", 14 * kMiB}, {"after_bytes", 12 * kMiB}, {"bytes", 26 * kMiB},
