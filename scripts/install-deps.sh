@@ -16,6 +16,7 @@ PKGS=(
   mariadb-server mariadb-client
   zstd gzip time procps
   jq                                # bench: checks that binwatch report output is JSON
+  chromium fonts-dejavu-core        # tests: headless screenshot of the HTML report (html-screenshot.sh)
 )
 LIST=()
 for p in "${PKGS[@]}"; do LIST+=("$p"); done
