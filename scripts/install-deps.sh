@@ -10,6 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev
+  libtomlplusplus-dev               # policies/*.toml (network counter policy)
   libzstd-dev zlib1g-dev libdeflate-dev
   libboost-filesystem-dev
   libmariadb-dev libmysqlcppconn-dev
@@ -17,6 +18,8 @@ PKGS=(
   zstd gzip time procps
   jq                                # bench: checks that binwatch report output is JSON
   chromium fonts-dejavu-core        # tests: headless screenshot of the HTML report (html-screenshot.sh)
+  iproute2                          # netns_test: `ip netns add` for the listen-overflow test
+  nftables                          # netns_test: a stateful rule turns conntrack on in a namespace
 )
 LIST=()
 for p in "${PKGS[@]}"; do LIST+=("$p"); done

@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
 
   std::vector<binwatch::cli::Subcommand> commands;
   commands.push_back(binwatch::cli::add_report_command(app));
+  commands.push_back(binwatch::cli::add_netstat_command(app));
+  commands.push_back(binwatch::cli::add_delta_command(app));
+  commands.push_back(binwatch::cli::add_sysctl_check_command(app));
 
   try {
     app.parse(argc, argv);

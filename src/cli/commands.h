@@ -15,5 +15,8 @@ struct Subcommand {
 };
 
 Subcommand add_report_command(CLI::App& app);
+Subcommand add_netstat_command(CLI::App& app);
+Subcommand add_delta_command(CLI::App& app);
+Subcommand add_sysctl_check_command(CLI::App& app);
 
 }  // namespace binwatch::cli

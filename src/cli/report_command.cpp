@@ -17,6 +17,7 @@
 #include "binwatch/byte_source.h"
 #include "binwatch/cli.h"
 #include "binwatch/report.h"
+#include "binwatch/report_html.h"
 
 namespace binwatch::cli {
 
@@ -257,7 +258,7 @@ int run_report(const ReportArgs& args) {
       } else if (args.format == "csv") {
         text = report_csv(report, csv_views.front());
       } else if (args.format == "html") {
-        return fail("--format html is not available in this build");
+        text = report_html(report_json(report));
       } else {
         text = report_table(report);
       }

@@ -1,0 +1,27 @@
+// libFuzzer target for the pure /proc parsers and the inet_diag decoder: the first byte picks the
+// parser, the rest is its input. Any result is fine; crashes, UB and leaks are not.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "binwatch/procfs/counters.h"
+#include "binwatch/procfs/inet_diag.h"
+#include "binwatch/procfs/modules.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  using namespace binwatch::procfs;
+  switch (data[0] % 9) {
+    case 0: (void)parse_snmp_pairs(text); break;
+    case 1: (void)parse_name_value_lines(text, "vmstat."); break;
+    case 2: (void)parse_meminfo(text); break;
+    case 3: (void)parse_sockstat(text, "sockstat."); break;
+    case 4: (void)parse_net_dev(text); break;
+    case 5: (void)parse_conntrack_stat(text); break;
+    case 6: (void)parse_modules(text); break;
+    case 7: (void)parse_single_integer(text); (void)normalize_sysctl_text(text); break;
+    case 8: (void)parse_inet_diag(binwatch::as_bytes(text)); break;
+  }
+  return 0;
+}

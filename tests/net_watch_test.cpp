@@ -1,0 +1,347 @@
+// Watchers with a fake clock: nstat reset semantics, baseline learning, and each rule of the
+// default policy firing and not firing; policy TOML errors; sysctl-check on the snapshots.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "binwatch/net/net_policy.h"
+#include "binwatch/net/net_watch.h"
+#include "binwatch/net/netstat_view.h"
+#include "binwatch/net/procfs_reader.h"
+#include "binwatch/net/sysctl_check.h"
+
+namespace binwatch::net {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kFixtures = fs::path(BINWATCH_SOURCE_DIR) / "fixtures/procfs";
+
+// Feeds observations at t = 0, 1, 2, ... seconds (the fake clock).
+struct Feed {
+  NetPolicy policy = default_net_policy();
+  WatchState state;
+  double t = 0;
+  std::vector<Finding> step(const procfs::CounterMap& values, std::optional<bool> conntrack = std::nullopt,
+                            std::optional<std::vector<Listener>> listeners = std::nullopt) {
+    Observation o;
+    o.time = t;
+    o.values = values;
+    o.conntrack_active = conntrack;
+    o.conntrack_evidence = "test";
+    o.listeners = std::move(listeners);
+    auto d = decide(policy, o, state);
+    state = d.next;
+    t += 1;
+    return d.findings;
+  }
+};
+
+const Finding* find(const std::vector<Finding>& v, std::string_view id) {
+  for (const auto& f : v) {
+    if (f.rule_id == id) return &f;
+  }
+  return nullptr;
+}
+
+TEST(Rates, ResetIsNotNegative) {
+  auto r = compute_rates({{"TcpExtPAWSEstab", 1000}, {"TcpInSegs", 10}}, {{"TcpExtPAWSEstab", 30}, {"TcpInSegs", 20}}, 2);
+  EXPECT_TRUE(r.at("TcpExtPAWSEstab").reset);
+  EXPECT_EQ(r.at("TcpExtPAWSEstab").delta, 30);  // restarted from zero
+  EXPECT_DOUBLE_EQ(r.at("TcpExtPAWSEstab").rate, 15);
+  EXPECT_FALSE(r.at("TcpInSegs").reset);
+  EXPECT_DOUBLE_EQ(r.at("TcpInSegs").rate, 5);
+}
+
+TEST(Rates, GaugesAndNewCountersHaveNoRate) {
+  auto r = compute_rates({{"sockstat.TCP.tw", 5}}, {{"sockstat.TCP.tw", 9}, {"TcpExtNew", 3}}, 1);
+  EXPECT_TRUE(r.empty());
+}
+
+TEST(Rules, FirstSampleHasNoRateFindings) {
+  Feed f;
+  EXPECT_TRUE(f.step({{"TcpExtListenOverflows", 1'000'000}}).empty());
+}
+
+TEST(Rules, ListenOverflowsFireOnSecondSampleNotWhenFlat) {
+  Feed f;
+  f.step({{"TcpExtListenOverflows", 100}});
+  EXPECT_EQ(find(f.step({{"TcpExtListenOverflows", 100}}), "listen-overflows"), nullptr);
+  auto out = f.step({{"TcpExtListenOverflows", 105}});
+  const Finding* x = find(out, "listen-overflows");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->severity, Severity::Warning);
+  EXPECT_DOUBLE_EQ(x->value, 5);
+  auto crit = f.step({{"TcpExtListenOverflows", 1105}});
+  EXPECT_EQ(find(crit, "listen-overflows")->severity, Severity::Critical);
+}
+
+TEST(Rules, CounterResetDoesNotFireNegativeOrHuge) {
+  Feed f;
+  f.step({{"TcpExtListenOverflows", 5'000'000}});
+  auto out = f.step({{"TcpExtListenOverflows", 0}});  // reboot/namespace re-created
+  EXPECT_EQ(find(out, "listen-overflows"), nullptr);
+}
+
+TEST(Rules, PawsStormAbsoluteAndWildcardAckSkipped) {
+  Feed f;
+  f.step({{"TcpExtPAWSEstab", 0}, {"TcpExtPAWSActive", 0}, {"TcpExtTCPACKSkippedPAWS", 0},
+          {"TcpExtTCPACKSkippedSeq", 0}});
+  auto quiet = f.step({{"TcpExtPAWSEstab", 35}, {"TcpExtPAWSActive", 0}, {"TcpExtTCPACKSkippedPAWS", 10},
+                       {"TcpExtTCPACKSkippedSeq", 10}});
+  EXPECT_EQ(find(quiet, "paws-storm"), nullptr);  // 35/s: Mixpanel's normal
+  EXPECT_EQ(find(quiet, "ack-skipped-storm"), nullptr);
+  auto storm = f.step({{"TcpExtPAWSEstab", 35 + 5000}, {"TcpExtPAWSActive", 0},
+                       {"TcpExtTCPACKSkippedPAWS", 10 + 150}, {"TcpExtTCPACKSkippedSeq", 10 + 150}});
+  ASSERT_NE(find(storm, "paws-storm"), nullptr);
+  EXPECT_EQ(find(storm, "paws-storm")->severity, Severity::Critical);
+  ASSERT_NE(find(storm, "ack-skipped-storm"), nullptr);  // 150 + 150 summed over the wildcard
+  EXPECT_DOUBLE_EQ(find(storm, "ack-skipped-storm")->value, 300);
+}
+
+TEST(Rules, BaselineLearnsThenRatioFires) {
+  Feed f;
+  int64_t v = 0;
+  f.step({{"TcpExtTCPTimeouts", v}});
+  // 40 quiet samples at 10/s: learning, nothing fires (absolute warn is 100/s).
+  for (int i = 0; i < 40; ++i) {
+    v += 10;
+    EXPECT_EQ(find(f.step({{"TcpExtTCPTimeouts", v}}), "tcp-timeouts"), nullptr) << i;
+  }
+  const Baseline& b = f.state.baselines.at("tcp-timeouts");
+  EXPECT_NEAR(b.mean, 10, 1e-9);
+  EXPECT_EQ(b.samples, 40u);
+  // 60/s: under the absolute threshold but 6x the baseline (rule: 5x) -> fires.
+  v += 60;
+  auto out = f.step({{"TcpExtTCPTimeouts", v}});
+  const Finding* x = find(out, "tcp-timeouts");
+  ASSERT_NE(x, nullptr);
+  EXPECT_NE(x->message.find("baseline"), std::string::npos);
+  // While out of band the baseline moves only slowly (out_of_band_alpha).
+  EXPECT_LT(f.state.baselines.at("tcp-timeouts").mean, 11);
+  // 40/s: 4x, inside the band.
+  v += 40;
+  EXPECT_EQ(find(f.step({{"TcpExtTCPTimeouts", v}}), "tcp-timeouts"), nullptr);
+}
+
+TEST(Rules, BaselineNeedsMinSamples) {
+  Feed f;
+  int64_t v = 0;
+  f.step({{"TcpExtTCPTimeouts", v}});
+  for (int i = 0; i < 5; ++i) f.step({{"TcpExtTCPTimeouts", v += 1}});
+  // 60/s is 60x the baseline, but only 5 samples are learned (min_samples 30).
+  EXPECT_EQ(find(f.step({{"TcpExtTCPTimeouts", v + 60}}), "tcp-timeouts"), nullptr);
+}
+
+TEST(Rules, RetransmitRatio) {
+  Feed f;
+  f.step({{"TcpRetransSegs", 0}, {"TcpOutSegs", 0}});
+  EXPECT_EQ(find(f.step({{"TcpRetransSegs", 10}, {"TcpOutSegs", 1000}}), "retransmit-ratio"), nullptr);
+  auto out = f.step({{"TcpRetransSegs", 10 + 100}, {"TcpOutSegs", 1000 + 1000}});
+  ASSERT_NE(find(out, "retransmit-ratio"), nullptr);
+  EXPECT_DOUBLE_EQ(find(out, "retransmit-ratio")->value, 0.1);
+  // Too little traffic to judge (min_denominator_rate 100/s).
+  EXPECT_EQ(find(f.step({{"TcpRetransSegs", 120}, {"TcpOutSegs", 2010}}), "retransmit-ratio"), nullptr);
+}
+
+TEST(Rules, TrafficRatioBand) {
+  Feed f;
+  f.step({{"dev.eth0.tx_bytes", 0}, {"dev.eth0.rx_bytes", 0}});
+  EXPECT_EQ(find(f.step({{"dev.eth0.tx_bytes", 4'400'000}, {"dev.eth0.rx_bytes", 1'000'000}}),
+                 "eth0-out-over-in"), nullptr);  // Boundary's normal 4.4x
+  auto leak = f.step({{"dev.eth0.tx_bytes", 4'400'000 + 30'000'000}, {"dev.eth0.rx_bytes", 2'000'000}});
+  ASSERT_NE(find(leak, "eth0-out-over-in"), nullptr);
+  EXPECT_DOUBLE_EQ(find(leak, "eth0-out-over-in")->value, 30);
+}
+
+TEST(Rules, ConntrackFillAndDrops) {
+  Feed f;
+  f.step({{"conntrack.count", 100}, {"conntrack.max", 65536}, {"conntrack.stat.drop", 0}});
+  auto low = f.step({{"conntrack.count", 100}, {"conntrack.max", 65536}, {"conntrack.stat.drop", 0}});
+  EXPECT_EQ(find(low, "conntrack-fill"), nullptr);
+  EXPECT_EQ(find(low, "conntrack-drops"), nullptr);
+  auto full = f.step({{"conntrack.count", 65536}, {"conntrack.max", 65536}, {"conntrack.stat.drop", 40}});
+  ASSERT_NE(find(full, "conntrack-fill"), nullptr);
+  EXPECT_EQ(find(full, "conntrack-fill")->severity, Severity::Critical);
+  EXPECT_DOUBLE_EQ(find(full, "conntrack-fill")->value, 1.0);
+  ASSERT_NE(find(full, "conntrack-drops"), nullptr);
+  auto warn = f.step({{"conntrack.count", 50000}, {"conntrack.max", 65536}, {"conntrack.stat.drop", 40}});
+  EXPECT_EQ(find(warn, "conntrack-fill")->severity, Severity::Warning);
+}
+
+TEST(Rules, ConntrackAppearedOnlyWhenForbidden) {
+  Feed allowed;
+  allowed.step({}, false);
+  EXPECT_TRUE(allowed.step({}, true).empty());
+
+  Feed f;
+  f.policy.conntrack.allowed = false;
+  EXPECT_TRUE(f.step({}, false).empty());
+  EXPECT_TRUE(f.step({}, false).empty());
+  auto out = f.step({}, true);
+  ASSERT_NE(find(out, "conntrack-appeared"), nullptr);
+  EXPECT_EQ(find(out, "conntrack-appeared")->severity, Severity::Critical);
+  auto still = f.step({}, true);  // after the transition: present, not "appeared" again
+  EXPECT_EQ(find(still, "conntrack-appeared"), nullptr);
+  EXPECT_NE(find(still, "conntrack-present"), nullptr);
+
+  Feed at_start;
+  at_start.policy.conntrack.allowed = false;
+  auto first = at_start.step({}, true);
+  EXPECT_EQ(find(first, "conntrack-appeared"), nullptr);
+  EXPECT_NE(find(first, "conntrack-present"), nullptr);
+}
+
+TEST(Rules, TimeWaitOrphansAndMemory) {
+  Feed f;
+  auto ok = f.step({{"sockstat.TCP.tw", 1000}, {"sysctl.net.ipv4.tcp_max_tw_buckets", 262144},
+                    {"sockstat.TCP.orphan", 1}, {"sysctl.net.ipv4.tcp_max_orphans", 65536},
+                    {"meminfo.MemAvailable", 8 << 20}, {"meminfo.MemTotal", 16 << 20}});
+  EXPECT_TRUE(ok.empty());
+  auto bad = f.step({{"sockstat.TCP.tw", 250000}, {"sysctl.net.ipv4.tcp_max_tw_buckets", 262144},
+                     {"sockstat.TCP.orphan", 40000}, {"sysctl.net.ipv4.tcp_max_orphans", 65536},
+                     {"meminfo.MemAvailable", 1 << 20}, {"meminfo.MemTotal", 16 << 20}});
+  EXPECT_EQ(find(bad, "time-wait")->severity, Severity::Critical);
+  EXPECT_EQ(find(bad, "orphans")->severity, Severity::Warning);
+  EXPECT_EQ(find(bad, "memory-available")->severity, Severity::Warning);  // 6.25%: warn < 10%
+}
+
+TEST(Rules, SwapRates) {
+  Feed f;
+  f.step({{"vmstat.pswpin", 0}, {"vmstat.pswpout", 0}});
+  EXPECT_TRUE(f.step({{"vmstat.pswpin", 5}, {"vmstat.pswpout", 5}}).empty());
+  auto out = f.step({{"vmstat.pswpin", 5 + 150}, {"vmstat.pswpout", 5 + 3000}});
+  EXPECT_EQ(find(out, "swap-in")->severity, Severity::Warning);
+  EXPECT_EQ(find(out, "swap-out")->severity, Severity::Critical);
+}
+
+TEST(Rules, MissingCountersDoNothing) {
+  Feed f;
+  f.step({{"Unrelated", 1}});
+  EXPECT_TRUE(f.step({{"Unrelated", 2}}).empty());
+}
+
+Listener listener(const char* addr, uint16_t port, uint32_t q, uint32_t backlog) {
+  Listener l;
+  l.socket.family = 4;
+  l.socket.local_address = addr;
+  l.socket.local_port = port;
+  l.socket.rqueue = q;
+  l.socket.wqueue = backlog;
+  l.name = procfs::endpoint_name(l.socket);
+  l.pid = 42;
+  l.process = "nginx";
+  return l;
+}
+
+TEST(Listeners, FullCappedAndSilentDefault) {
+  ListenPolicy p;
+  auto out = check_listeners(p, {listener("*", 80, 511, 511), listener("*", 443, 0, 16384),
+                                 listener("127.0.0.1", 3306, 10, 80)},
+                             16384);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].rule_id, "listen-queue-full");
+  EXPECT_EQ(out[0].severity, Severity::Critical);
+  EXPECT_NE(out[0].message.find("*:80 (nginx pid 42)"), std::string::npos);
+  EXPECT_EQ(out[1].rule_id, "listen-backlog-default");
+  EXPECT_EQ(out[2].rule_id, "listen-backlog-capped");
+  EXPECT_EQ(out[2].counter, "listen.*:443");
+  // 511 is not flagged as a silent default when somaxconn itself is lower.
+  EXPECT_TRUE(check_listeners(p, {listener("*", 80, 0, 128)}, 128).size() == 1);
+}
+
+TEST(Policy, DefaultParsesAndFileMatchesCompiledIn) {
+  const auto p = default_net_policy();
+  EXPECT_GE(p.rates.size(), 10u);
+  std::ifstream in(fs::path(BINWATCH_SOURCE_DIR) / "policies/net.toml");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_EQ(text, default_net_policy_toml());
+}
+
+TEST(Policy, ErrorsAreNamed) {
+  EXPECT_THROW(parse_net_policy("[[rate]]\nid = \"x\"\ncounters = [\"A\"]\nwarn_per_sec = 1\nwarn_per_secs = 2\n", "t.toml"),
+               std::runtime_error);
+  try {
+    parse_net_policy("[[rate]]\nid = \"x\"\ncounters = [\"A\"]\n", "t.toml");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("t.toml"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("needs"), std::string::npos);
+  }
+  EXPECT_THROW(parse_net_policy("[baseline\n", "t.toml"), std::runtime_error);
+  EXPECT_THROW(parse_net_policy("[[fill]]\nid=\"a\"\nvalue=\"x\"\nlimit=\"y\"\nwarn=1\n[[fill]]\nid=\"a\"\n"
+                                "value=\"x\"\nlimit=\"y\"\nwarn=1\n", "t.toml"),
+               std::runtime_error);
+}
+
+TEST(Snapshots, DecideOnTrustyConntrackFull) {
+  const auto s = ProcfsReader(kFixtures / "linux-3.13-trusty-hand").read();
+  Feed f;
+  f.policy.conntrack.allowed = false;
+  auto out = f.step(s.values, conntrack_active(s));
+  EXPECT_EQ(find(out, "conntrack-fill")->severity, Severity::Critical);
+  EXPECT_NE(find(out, "conntrack-present"), nullptr);
+}
+
+TEST(SysctlCheck, TrustyFlagsRecycleConntrackAndAbsentRatelimit) {
+  const auto s = ProcfsReader(kFixtures / "linux-3.13-trusty-hand").read();
+  const auto out = check_sysctls(s, std::nullopt);
+  std::set<std::string> ids;
+  for (const auto& f : out) {
+    ids.insert(f.id);
+    EXPECT_FALSE(f.reason.empty());
+  }
+  EXPECT_TRUE(ids.contains("tcp-tw-recycle"));
+  EXPECT_TRUE(ids.contains("conntrack-max-small"));
+  EXPECT_TRUE(ids.contains("tcp-invalid-ratelimit-absent"));
+  EXPECT_TRUE(ids.contains("somaxconn-low"));
+}
+
+TEST(SysctlCheck, FocalFlagsRatelimitAndListeners) {
+  const auto s = ProcfsReader(kFixtures / "linux-5.4-focal-hand").read();
+  std::vector<Listener> ls = {listener("*", 80, 0, 511), listener("*", 8080, 0, 16384)};
+  const auto out = check_sysctls(s, ls);
+  std::set<std::string> ids;
+  for (const auto& f : out) ids.insert(f.id);
+  EXPECT_TRUE(ids.contains("tcp-invalid-ratelimit-off"));
+  EXPECT_TRUE(ids.contains("listen-backlog-default"));
+  EXPECT_TRUE(ids.contains("listen-backlog-capped"));
+  EXPECT_FALSE(ids.contains("tcp-tw-recycle"));
+  EXPECT_FALSE(ids.contains("conntrack-max-small"));
+}
+
+TEST(SysctlCheck, CapturedVmIsQuiet) {
+  const auto s = ProcfsReader(kFixtures / "linux-6.18.44-vm").read();
+  EXPECT_TRUE(check_sysctls(s, std::nullopt).empty());
+}
+
+TEST(NetstatView, WatchedFirstZerosHiddenOutOfBandMarked) {
+  Feed f;
+  f.step({{"TcpExtListenOverflows", 0}, {"TcpExtPAWSEstab", 0}, {"TcpInSegs", 0}, {"TcpExtTW", 0}});
+  Observation o;
+  o.time = f.t;
+  o.values = {{"TcpExtListenOverflows", 7}, {"TcpExtPAWSEstab", 0}, {"TcpInSegs", 100}, {"TcpExtTW", 0}};
+  auto d = decide(f.policy, o, f.state);
+  auto rows = netstat_rows(f.policy, o, d, false);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].name, "TcpExtListenOverflows");
+  EXPECT_TRUE(rows[0].out_of_band);
+  EXPECT_EQ(rows[1].name, "TcpInSegs");
+  EXPECT_FALSE(rows[1].watched);
+  EXPECT_EQ(netstat_rows(f.policy, o, d, true).size(), 4u);
+  const std::string json = render_netstat_json(rows, o, d, {});
+  EXPECT_NE(json.find("\"listen-overflows\""), std::string::npos);
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+}
+
+TEST(NetstatView, Intervals) {
+  EXPECT_DOUBLE_EQ(*parse_interval("1s"), 1);
+  EXPECT_DOUBLE_EQ(*parse_interval("500ms"), 0.5);
+  EXPECT_DOUBLE_EQ(*parse_interval("2"), 2);
+  EXPECT_FALSE(parse_interval("0s"));
+  EXPECT_FALSE(parse_interval("fast"));
+}
+
+}  // namespace
+}  // namespace binwatch::net
