@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
 
   std::vector<binwatch::cli::Subcommand> commands;
   commands.push_back(binwatch::cli::add_report_command(app));
+  commands.push_back(binwatch::cli::add_preflight_command(app));
 
   try {
     app.parse(argc, argv);

@@ -15,5 +15,6 @@ struct Subcommand {
 };
 
 Subcommand add_report_command(CLI::App& app);
+Subcommand add_preflight_command(CLI::App& app);
 
 }  // namespace binwatch::cli
