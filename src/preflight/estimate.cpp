@@ -34,6 +34,8 @@ void put_be(std::string& out, uint64_t v, uint32_t n) {
   for (uint32_t i = n; i > 0; --i) out += static_cast<char>(i - 1 < 8 ? (v >> (8 * (i - 1))) & 0xff : 0);
 }
 
+uint64_t round_u64(double v) { return v <= 0 ? 0 : static_cast<uint64_t>(std::llround(v)); }
+
 uint64_t zlib_size(const std::string& data) {
   uLongf len = compressBound(static_cast<uLong>(data.size()));
   std::string out(len, '\0');
@@ -82,8 +84,6 @@ std::pair<double, double> wilson(uint64_t hits, uint64_t n) {
   const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / den;
   return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
 }
-
-uint64_t round_u64(double v) { return v <= 0 ? 0 : static_cast<uint64_t>(std::llround(v)); }
 
 }  // namespace
 
@@ -219,7 +219,44 @@ std::string encode_image(const TableShape& t, const RowValues& values,
         break;
       }
       default: {
-        if (c.temporal_or_decimal) {
+        if (c.binlog_type == DateTime2 || c.binlog_type == Timestamp2 || c.binlog_type == Date ||
+            c.binlog_type == Time2) {
+          // The server's packed forms (MariaDB sql/compat56.cc, field.cc), so neighbouring values
+          // share their high bytes as they do on disk.
+          int f[7] = {0, 0, 0, 0, 0, 0, 0};  // year month day hour minute second micro
+          int k = 0;
+          size_t frac_digits = 0;
+          bool in_frac = false;
+          for (char ch : v.bytes) {
+            if (ch >= '0' && ch <= '9') {
+              if (k < 7) f[k] = f[k] * 10 + (ch - '0');
+              if (in_frac) ++frac_digits;
+            } else if (k < 6) {
+              ++k;
+              in_frac = ch == '.' && k == (c.binlog_type == Time2 ? 3 : 6);
+              if (in_frac) k = 6;
+            }
+          }
+          while (frac_digits > 0 && frac_digits < 6) { f[6] *= 10; ++frac_digits; }
+          const uint32_t frac_bytes = (c.metadata + 1) / 2;
+          auto frac = [&] { put_be(data, static_cast<uint64_t>(f[6]) / (frac_bytes == 1 ? 10000 : frac_bytes == 2 ? 100 : 1), frac_bytes); };
+          if (c.binlog_type == DateTime2) {
+            const uint64_t ym = static_cast<uint64_t>(f[0]) * 13 + static_cast<uint64_t>(f[1]);
+            const uint64_t ip = (((ym << 5) | static_cast<uint64_t>(f[2])) << 17) |
+                                (static_cast<uint64_t>(f[3]) << 12 | static_cast<uint64_t>(f[4]) << 6 | static_cast<uint64_t>(f[5]));
+            put_be(data, ip + 0x8000000000ull, 5);
+            frac();
+          } else if (c.binlog_type == Timestamp2) {
+            const int64_t days = f[0] * 365 + f[0] / 4 + f[1] * 31 + f[2];  // monotonic, not exact
+            put_be(data, static_cast<uint64_t>(days * 86400 + f[3] * 3600 + f[4] * 60 + f[5]), 4);
+            frac();
+          } else if (c.binlog_type == Date) {
+            put_le(data, static_cast<uint64_t>(f[2] | f[1] << 5 | f[0] << 9), 3);
+          } else {  // TIME2: hours minutes seconds
+            put_be(data, (static_cast<uint64_t>(f[0]) << 12 | static_cast<uint64_t>(f[1]) << 6 | static_cast<uint64_t>(f[2])) + 0x800000, 3);
+            frac();
+          }
+        } else if (c.temporal_or_decimal) {
           uint64_t digits = 0;
           int k = 0;
           for (char ch : v.bytes) {
@@ -246,22 +283,33 @@ std::string encode_image(const TableShape& t, const RowValues& values,
 }
 
 RowsEvents pack_rows_events(const ServerSettings& s, size_t column_count, bool update,
-                            const std::vector<const std::string*>& payloads) {
+                            const std::vector<const std::string*>& payloads,
+                            std::optional<double> ratio) {
   RowsEvents r;
   const uint64_t post = s.is_mariadb() ? 8 : 10;  // MariaDB writes v1 rows events, MySQL v2
   const uint64_t bitmaps = (column_count + 7) / 8 * (update ? 2 : 1);
   const uint64_t head = post + packed_len(column_count) + bitmaps;
   std::string data;
   bool open = false;
+  bool compressed = false;
+  uint64_t rows_in_event = 0;
   auto flush = [&] {
     if (!open) return;
     const uint64_t raw = 19 + head + data.size() + crc(s);
     uint64_t disk = raw;
-    if (s.is_mariadb() && s.mariadb_compress && data.size() >= s.compress_min_len) {
+    if (compressed) {
       const uint64_t lenlen = data.size() < (1u << 8) ? 1 : data.size() < (1u << 16) ? 2
                               : data.size() < (1u << 24) ? 3 : 4;
-      disk = 19 + head + 1 + lenlen + zlib_size(data) + crc(s);
+      const uint64_t packed = ratio ? round_u64(static_cast<double>(data.size()) * *ratio) : zlib_size(data);
+      disk = 19 + head + 1 + lenlen + packed + crc(s);
+      r.compressed_data += packed;
+      r.compressible_data += data.size();
     }
+    r.last_bytes = disk;
+    r.last_uncompressed = raw;
+    r.last_data = data.size();
+    r.last_rows = rows_in_event;
+    rows_in_event = 0;
     r.bytes += disk;
     r.uncompressed += raw;
     r.row_data += data.size();
@@ -271,8 +319,15 @@ RowsEvents pack_rows_events(const ServerSettings& s, size_t column_count, bool u
   };
   for (const std::string* p : payloads) {
     if (open && head + data.size() + p->size() > s.row_event_max_size) flush();
+    if (!open) {
+      // MariaDB picks the compressed event type when it opens the event, from the size of the
+      // row that opens it (THD::binlog_write_row: binlog_should_compress(len)); later rows join
+      // whatever type was picked.
+      compressed = s.is_mariadb() && s.mariadb_compress && p->size() >= s.compress_min_len;
+    }
     open = true;
     data += *p;
+    ++rows_in_event;
   }
   flush();
   return r;
@@ -370,31 +425,71 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
     e.transactions = tx;
     e.statements = tx;
     if (rows_format) {
+      // Compression ratio from contiguous runs (neighbouring rows compress together).
+      std::optional<double> ratio;
+      if (s.is_mariadb() && s.mariadb_compress && !job.runs.empty()) {
+        uint64_t packed = 0, raw = 0;
+        for (const auto& run : job.runs) {
+          std::vector<std::string> ps;
+          for (const auto& r : run) {
+            if (update && !r.changes) continue;
+            std::string p = encode_image(job.shape, r.before, ic.before);
+            if (update) p += encode_image(job.shape, r.after, ic.after);
+            ps.push_back(std::move(p));
+          }
+          std::vector<const std::string*> pp;
+          for (const auto& p : ps) pp.push_back(&p);
+          const RowsEvents re = pack_rows_events(s, ncols, update, pp);
+          packed += re.compressed_data;
+          raw += re.compressible_data;
+        }
+        if (raw > 0) ratio = static_cast<double>(packed) / static_cast<double>(raw);
+      }
       // Simulate statements over the sampled changing rows, `chunk` rows each.
       std::vector<const std::string*> chunk_rows;
       RowsEvents total;
       const uint64_t chunk = std::max<uint64_t>(1, std::min<uint64_t>(batch, std::max<uint64_t>(changing, 1)));
       auto run = [&] {
         if (chunk_rows.empty()) return;
-        RowsEvents r = pack_rows_events(s, ncols, update, chunk_rows);
+        RowsEvents r = pack_rows_events(s, ncols, update, chunk_rows, ratio);
         total.bytes += r.bytes;
         total.uncompressed += r.uncompressed;
         total.events += r.events;
         total.row_data += r.row_data;
         chunk_rows.clear();
       };
-      for (size_t i = 0; i < job.sample.size(); ++i) {
-        if (update && !job.sample[i].changes) continue;
-        chunk_rows.push_back(&payloads[i]);
-        if (chunk_rows.size() >= chunk) run();
+      uint64_t rows_counted = changing;
+      if (chunk >= changing) {
+        // One statement covers more rows than the sample: the sample is a slice of a longer
+        // stream, so its last, partly filled event is left out of the per-row figure.
+        for (size_t i = 0; i < job.sample.size(); ++i) {
+          if (!(update && !job.sample[i].changes)) chunk_rows.push_back(&payloads[i]);
+        }
+        RowsEvents r = pack_rows_events(s, ncols, update, chunk_rows, ratio);
+        chunk_rows.clear();
+        if (r.events > 1 && batch > changing) {
+          r.bytes -= r.last_bytes;
+          r.uncompressed -= r.last_uncompressed;
+          r.row_data -= r.last_data;
+          r.events -= 1;
+          rows_counted -= r.last_rows;
+        }
+        total = r;
+      } else {
+        for (size_t i = 0; i < job.sample.size(); ++i) {
+          if (update && !job.sample[i].changes) continue;
+          chunk_rows.push_back(&payloads[i]);
+          if (chunk_rows.size() >= chunk) run();
+        }
+        run();
       }
-      run();
       double per_row = 0, per_row_raw = 0, events_per_row = 0, data_per_row = 0;
-      if (changing > 0) {
-        per_row = static_cast<double>(total.bytes) / static_cast<double>(changing);
-        per_row_raw = static_cast<double>(total.uncompressed) / static_cast<double>(changing);
-        events_per_row = static_cast<double>(total.events) / static_cast<double>(changing);
-        data_per_row = static_cast<double>(total.row_data) / static_cast<double>(changing);
+      if (rows_counted > 0) {
+        const double n_rows = static_cast<double>(rows_counted);
+        per_row = static_cast<double>(total.bytes) / n_rows;
+        per_row_raw = static_cast<double>(total.uncompressed) / n_rows;
+        events_per_row = static_cast<double>(total.events) / n_rows;
+        data_per_row = static_cast<double>(total.row_data) / n_rows;
       }
       // MySQL binlog_transaction_compression: zstd over the whole transaction; approximated by the
       // ratio of zstd over the sampled row data (not verified against a MySQL server here).

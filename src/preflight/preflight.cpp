@@ -200,11 +200,13 @@ struct Sampler {
                             (w.empty() ? "" : " WHERE " + w));
     if (mm.rows.empty() || !mm.rows[0][0]) return out;
     const long double lo = std::stold(*mm.rows[0][0]), hi = std::stold(*mm.rows[0][1]);
-    constexpr size_t kChunks = 8;
-    const size_t per = (n + kChunks - 1) / kChunks;
+    // Many short key ranges rather than a few long ones: real tables are clustered (rows written
+    // together look alike), so a few contiguous chunks give a biased mean. The ranges go to the
+    // server as UNION ALL statements of 50 parts each: one round trip per 50 ranges.
+    const size_t chunks = std::min<size_t>(n, 100);
+    const size_t per = (n + chunks - 1) / chunks;
     std::set<std::string> seen;
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    // The key is fetched as an extra last column to drop rows two chunks both returned.
     const std::string keyed = "SELECT " + list + ", " + pkq + " FROM " + qualified(t);
     auto take = [&](ResultRows& rows) {
       for (auto& row : rows) {
@@ -213,16 +215,54 @@ struct Sampler {
         if (seen.insert(key).second && out.size() < n) out.push_back(std::move(row));
       }
     };
-    for (size_t k = 0; k < kChunks && out.size() < n; ++k) {
-      const long double x = lo + (hi - lo) * (static_cast<long double>(k) + u(rng)) / kChunks;
-      const std::string start = std::to_string(static_cast<long long>(std::floor(x)));
-      auto r = c.query(keyed + " WHERE " + pkq + " >= " + start + (w.empty() ? "" : " AND " + w) +
-                       " ORDER BY " + pkq + " LIMIT " + std::to_string(per));
+    std::string batch;
+    size_t parts = 0;
+    auto flush = [&] {
+      if (parts == 0) return;
+      auto r = c.query(batch);
       take(r.rows);
+      batch.clear();
+      parts = 0;
+    };
+    for (size_t k = 0; k < chunks; ++k) {
+      const long double x = lo + (hi - lo) * (static_cast<long double>(k) + u(rng)) / chunks;
+      const std::string start = std::to_string(static_cast<long long>(std::floor(x)));
+      batch += std::string(parts ? " UNION ALL " : "") + "(" + keyed + " WHERE " + pkq + " >= " + start +
+               (w.empty() ? "" : " AND " + w) + " ORDER BY " + pkq + " LIMIT " + std::to_string(per) + ")";
+      if (++parts == 50) flush();
     }
+    flush();
     if (out.size() < std::min<size_t>(n, 16)) {  // sparse matches: top up from the start
       auto r = c.query(keyed + (w.empty() ? "" : " WHERE " + w) + " LIMIT " + std::to_string(n));
       take(r.rows);
+    }
+    return out;
+  }
+
+  // `count` runs of up to `k` consecutive matching rows (key order) from random key positions.
+  std::vector<ResultRows> runs(const std::string& list, const std::string& cond, size_t count, size_t k) {
+    std::vector<ResultRows> out(count);
+    const auto pk = integer_pk(t);
+    if (!pk || count == 0) return {};
+    const std::string pkq = quote_identifier(t.columns[*pk].name);
+    const std::string w = cond.empty() ? std::string() : "(" + cond + ")";
+    const auto mm = c.query("SELECT MIN(" + pkq + "), MAX(" + pkq + ") FROM " + qualified(t) +
+                            (w.empty() ? "" : " WHERE " + w));
+    if (mm.rows.empty() || !mm.rows[0][0]) return {};
+    const long double lo = std::stold(*mm.rows[0][0]), hi = std::stold(*mm.rows[0][1]);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::string q;
+    for (size_t i = 0; i < count; ++i) {
+      const long double x = lo + (hi - lo) * (static_cast<long double>(i) + u(rng)) / static_cast<long double>(count);
+      q += std::string(i ? " UNION ALL " : "") + "(SELECT " + list + ", " + std::to_string(i) + " FROM " +
+           qualified(t) + " WHERE " + pkq + " >= " + std::to_string(static_cast<long long>(std::floor(x))) +
+           (w.empty() ? "" : " AND " + w) + " ORDER BY " + pkq + " LIMIT " + std::to_string(k) + ")";
+    }
+    auto r = c.query(q);
+    for (auto& row : r.rows) {
+      const size_t run = std::stoul(row.back().value_or("0"));
+      row.pop_back();
+      if (run < out.size()) out[run].push_back(std::move(row));
     }
     return out;
   }
@@ -440,6 +480,20 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
   const auto raw = job.count.rows == 0 ? decltype(sampler.rows(list.sql, cond, want, order_limit)){}
                                        : sampler.rows(list.sql, cond, want, order_limit);
   for (const auto& r : raw) job.sample.push_back(to_sample(job.shape, list, r, dml.kind == sql::DmlKind::Update));
+  if (s.mariadb_compress && !orm && !job.sample.empty() && order_limit.empty()) {
+    // Runs of about one rows event (binlog_row_event_max_size) for the compression ratio.
+    double bytes = 0;
+    for (const auto& r : job.sample) {
+      for (const auto& v : r.before) bytes += static_cast<double>(v.bytes.size()) + 1;
+    }
+    const double avg = std::max(1.0, bytes / static_cast<double>(job.sample.size()));
+    const size_t k = static_cast<size_t>(std::clamp(static_cast<double>(s.row_event_max_size) / avg, 1.0, 400.0));
+    for (const auto& run : sampler.runs(list.sql, cond, 8, k)) {
+      std::vector<SampleRow> rows;
+      for (const auto& r : run) rows.push_back(to_sample(job.shape, list, r, dml.kind == sql::DmlKind::Update));
+      if (!rows.empty()) job.runs.push_back(std::move(rows));
+    }
+  }
 
   // Per-row follow-up statements, run as SELECTs for every sampled row.
   for (const auto& stmt_text : req.per_row) {

@@ -8,8 +8,8 @@
 //   binlog_annotate_row_events=ON), one TABLE_MAP per table in the statement (the target and
 //   every ON DELETE CASCADE child: the cascaded rows are not row-logged), ROWS events of at most
 //   binlog_row_event_max_size (8192) data bytes each (19 + 8 + packed width + columns bitmap(s)
-//   + row images + CRC; row data zlib-compressed when log_bin_compress and the data is at least
-//   log_bin_compress_min_len), then XID (19 + 8 + CRC).
+//   + row images + CRC; with log_bin_compress the row data is zlib-compressed when the row that
+//   opens the event is at least log_bin_compress_min_len bytes), then XID (19 + 8 + CRC).
 // A row image is a NULL bitmap over the image's columns plus each non-NULL value (fixed size or
 // length prefix + bytes). Image columns follow binlog_row_image: FULL all; MINIMAL the primary key
 // before, the assigned columns after; NOBLOB all but BLOB/TEXT (primary key and assigned kept).
@@ -61,6 +61,9 @@ struct JobModel {
   std::string statement_text;  // the job's statement as the server will log it (no LIMIT added)
   TableShape shape;
   std::vector<SampleRow> sample;  // rows the job changes (UPDATE: `changes` says which)
+  // Contiguous runs of matching rows in key order, about one rows event each: compression depends
+  // on neighbouring rows, which the spread-out `sample` does not keep. Empty: use `sample`.
+  std::vector<std::vector<SampleRow>> runs;
   RowCount count;
   std::vector<PerRowStatement> per_row;
   uint64_t batch_rows = 0;  // rows per statement/transaction; 0 = the whole job at once
@@ -115,9 +118,14 @@ struct RowsEvents {
   uint64_t uncompressed = 0; // same events with the row data uncompressed
   uint64_t events = 0;
   uint64_t row_data = 0;     // row image bytes (uncompressed)
+  uint64_t compressible_data = 0;  // row data of the compressed events, before and after
+  uint64_t compressed_data = 0;
+  uint64_t last_bytes = 0, last_rows = 0, last_uncompressed = 0, last_data = 0;  // the final event
 };
+// `ratio`: compressed/raw row data to assume for compressed events instead of compressing.
 RowsEvents pack_rows_events(const ServerSettings& s, size_t column_count, bool update,
-                            const std::vector<const std::string*>& payloads);
+                            const std::vector<const std::string*>& payloads,
+                            std::optional<double> ratio = std::nullopt);
 
 // Fixed event sizes (header and checksum included).
 uint64_t gtid_event_size(const ServerSettings& s);
