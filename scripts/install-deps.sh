@@ -14,6 +14,7 @@ PKGS=(
   libzstd-dev zlib1g-dev libdeflate-dev
   libboost-filesystem-dev
   libmariadb-dev libmysqlcppconn-dev
+  libtomlplusplus-dev               # policies/*.toml (preflight thresholds), header-only
   mariadb-server mariadb-client
   zstd gzip time procps
   jq                                # bench: checks that binwatch report output is JSON

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   commands.push_back(binwatch::cli::add_netstat_command(app));
   commands.push_back(binwatch::cli::add_delta_command(app));
   commands.push_back(binwatch::cli::add_sysctl_check_command(app));
+  commands.push_back(binwatch::cli::add_preflight_command(app));
 
   try {
     app.parse(argc, argv);

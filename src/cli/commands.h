@@ -18,5 +18,6 @@ Subcommand add_report_command(CLI::App& app);
 Subcommand add_netstat_command(CLI::App& app);
 Subcommand add_delta_command(CLI::App& app);
 Subcommand add_sysctl_check_command(CLI::App& app);
+Subcommand add_preflight_command(CLI::App& app);
 
 }  // namespace binwatch::cli

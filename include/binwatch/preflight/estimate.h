@@ -1,0 +1,141 @@
+#pragma once
+// The binlog-bytes model of a bulk job: pure, from the server settings, the table shapes and
+// sampled rows to bytes with a low/high range. No I/O here (the sampler in preflight.h feeds it),
+// so every part is unit-tested without a server.
+//
+// What the server writes, per transaction (MariaDB 10.11, measured against binwatch report):
+//   GTID (19 + 19 + CRC), per statement: ANNOTATE_ROWS (19 + text + CRC, when
+//   binlog_annotate_row_events=ON), one TABLE_MAP per table in the statement (the target and
+//   every ON DELETE CASCADE child: the cascaded rows are not row-logged), ROWS events of at most
+//   binlog_row_event_max_size (8192) data bytes each (19 + 8 + packed width + columns bitmap(s)
+//   + row images + CRC; with log_bin_compress the row data is zlib-compressed when the row that
+//   opens the event is at least log_bin_compress_min_len bytes), then XID (19 + 8 + CRC).
+// A row image is a NULL bitmap over the image's columns plus each non-NULL value (fixed size or
+// length prefix + bytes). Image columns follow binlog_row_image: FULL all; MINIMAL the primary key
+// before, the assigned columns after; NOBLOB all but BLOB/TEXT (primary key and assigned kept).
+// An UPDATE that leaves a row unchanged writes nothing for it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "binwatch/preflight/server_settings.h"
+#include "binwatch/preflight/table_shape.h"
+#include "binwatch/sql/statement.h"
+
+namespace binwatch::preflight {
+
+struct Value {
+  bool null = true;
+  std::string bytes;  // strings and blobs: the stored bytes; other types: the value as text
+  std::optional<uint64_t> storage_size;  // MySQL JSON: JSON_STORAGE_SIZE()
+};
+using RowValues = std::vector<Value>;  // one per column, in table order
+
+// One sampled row a statement changes.
+struct SampleRow {
+  RowValues before;
+  RowValues after;     // UPDATE: values after the SET (before with the assignments applied)
+  bool changes = true; // UPDATE: false when every assignment leaves the value as it is
+};
+
+// How the rows were counted.
+struct RowCount {
+  uint64_t rows = 0, low = 0, high = 0;
+  std::string method;  // "exact COUNT(*)", "given (--rows)", "EXPLAIN index estimate", ...
+};
+
+// A statement an ORM runs for each row the job deletes (counter caches, touch).
+struct PerRowStatement {
+  std::string text;  // as given, with :binds
+  sql::Dml dml;
+  TableShape shape;
+  // Per sampled job row (same order as JobModel::sample): the rows this statement changes.
+  std::vector<std::vector<SampleRow>> changes;
+  // Per sampled job row: bytes of the statement text with the binds substituted.
+  std::vector<uint64_t> text_bytes;
+};
+
+struct JobModel {
+  sql::Dml dml;
+  std::string statement_text;  // the job's statement as the server will log it (no LIMIT added)
+  TableShape shape;
+  std::vector<SampleRow> sample;  // rows the job changes (UPDATE: `changes` says which)
+  // Contiguous runs of matching rows in key order, about one rows event each: compression depends
+  // on neighbouring rows, which the spread-out `sample` does not keep. Empty: use `sample`.
+  std::vector<std::vector<SampleRow>> runs;
+  RowCount count;
+  std::vector<PerRowStatement> per_row;
+  uint64_t batch_rows = 0;  // rows per statement/transaction; 0 = the whole job at once
+  uint64_t sleep_ms = 0;
+};
+
+struct Component {
+  std::string name;
+  uint64_t bytes = 0;
+  std::string detail;
+};
+
+struct Estimate {
+  uint64_t bytes = 0, low = 0, high = 0;  // on-disk binlog bytes
+  uint64_t uncompressed_bytes = 0;
+  RowCount rows;
+  uint64_t changed_rows = 0;  // UPDATE: rows expected to change (= rows for DELETE)
+  uint64_t transactions = 0;
+  uint64_t statements = 0;
+  uint64_t events = 0;
+  uint64_t largest_transaction_bytes = 0;
+  uint64_t batch_rows = 0;    // effective rows per transaction
+  double bytes_per_row = 0;   // all bytes / rows (amplification included)
+  double row_image_bytes_per_row = 0;
+  double compression_ratio = 1.0;  // on-disk / uncompressed row data
+  uint64_t sampled_rows = 0;
+  std::string model;  // "row", "statement", "row (mixed: unsafe statement)", "orm per-row"
+  std::vector<Component> components;
+  std::vector<std::string> warnings;
+  std::vector<std::string> notes;
+};
+
+// Which columns are in the before/after images.
+struct ImageColumns {
+  std::vector<bool> before, after;
+};
+ImageColumns image_columns(const TableShape& t, RowImage mode, sql::DmlKind kind,
+                           const std::vector<bool>& assigned);
+
+// Columns an UPDATE writes: the assigned ones plus ON UPDATE CURRENT_TIMESTAMP columns.
+std::vector<bool> assigned_columns(const TableShape& t, const std::vector<sql::Assignment>& set);
+
+// The binlog row image of `values` over the `present` columns (NULL bitmap + values). Fixed-size
+// values are packed from their text (integers little-endian, temporal/decimal big-endian) so the
+// bytes compress like the server's.
+std::string encode_image(const TableShape& t, const RowValues& values,
+                         const std::vector<bool>& present);
+
+// Row events for a sequence of row payloads (before [+ after] image) of one statement.
+struct RowsEvents {
+  uint64_t bytes = 0;        // on disk
+  uint64_t uncompressed = 0; // same events with the row data uncompressed
+  uint64_t events = 0;
+  uint64_t row_data = 0;     // row image bytes (uncompressed)
+  uint64_t compressible_data = 0;  // row data of the compressed events, before and after
+  uint64_t compressed_data = 0;
+  uint64_t last_bytes = 0, last_rows = 0, last_uncompressed = 0, last_data = 0;  // the final event
+};
+// `ratio`: compressed/raw row data to assume for compressed events instead of compressing.
+RowsEvents pack_rows_events(const ServerSettings& s, size_t column_count, bool update,
+                            const std::vector<const std::string*>& payloads,
+                            std::optional<double> ratio = std::nullopt);
+
+// Fixed event sizes (header and checksum included).
+uint64_t gtid_event_size(const ServerSettings& s);
+uint64_t xid_event_size(const ServerSettings& s);
+uint64_t annotate_event_size(const ServerSettings& s, uint64_t text_bytes);
+uint64_t query_event_size(const ServerSettings& s, uint64_t db_bytes, uint64_t text_bytes);
+
+// MIXED format logs a statement as rows when it is unsafe for statement replication.
+bool unsafe_for_statement(const sql::Dml& d, const std::string& text);
+
+Estimate estimate(const ServerSettings& s, const JobModel& job);
+
+}  // namespace binwatch::preflight
