@@ -62,6 +62,8 @@ class ReportForensics : public ::testing::Test {
       db.exec(ts(kBaselineStart - 600) + "INSERT INTO app.posts (group_id, body) SELECT " + std::to_string(g) +
               ", CONCAT('post ', seq) FROM seq_1_to_" + std::to_string(kPostsPerGroup));
     }
+    // The new file's first events carry the session's timestamp: start each file at its period.
+    db.exec(ts(kBaselineStart));
     db.flush_binary_logs();
     // Normal traffic for an hour: a user seen and a post every minute, a counter update on the
     // small group every 10 minutes.
@@ -72,6 +74,7 @@ class ReportForensics : public ::testing::Test {
       if (m % 10 == 0) sql += "UPDATE app.groups SET posts_count = posts_count + 1 WHERE id = 1;";
       db.exec(sql);
     }
+    db.exec(ts(kIncidentStart));
     db.flush_binary_logs();
     Workload& w = s_workload;
     for (int g : kFatGroups) {
@@ -340,6 +343,30 @@ TEST_F(ReportForensics, CsvAndOutputFiles) {
                                     m_scratch.path());
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.err.find("-o DIR"), std::string::npos) << refused.err;
+}
+
+}  // namespace
+}  // namespace binwatch
+
+namespace binwatch {
+namespace {
+
+TEST_F(ReportForensics, HtmlPageOfTheIncident) {
+  const fs::path page = m_scratch.path() / "incident.html";
+  auto r = test::run_binwatch({"report", "--format", "html", "-o", page.string(), s_workload.incident.string(),
+                               "--baseline", s_workload.baseline.string()},
+                              m_scratch.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = test::slurp_file(page);
+  EXPECT_TRUE(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>")) << html.substr(0, 40);
+  for (const char* expected : {"app.groups", "description", "update app.groups set updated_at = now(?) where id = ?",
+                               "<svg", "0-1-"}) {
+    EXPECT_NE(html.find(expected), std::string::npos) << expected;
+  }
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  if (const char* keep = std::getenv("BINWATCH_HTML_DUMP_DIR")) fs::copy_file(page, fs::path(keep) / "incident.html",
+                                                                              fs::copy_options::overwrite_existing);
 }
 
 }  // namespace
