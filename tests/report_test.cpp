@@ -289,6 +289,24 @@ TEST_F(Report, SyntheticBinlogExactAttribution) {
   EXPECT_NE(table.out.find("TOTAL"), std::string::npos) << table.out;
 }
 
+TEST_F(Report, RepeatableOptionsNeverSwallowTheFiles) {
+  const Synthetic s = synthetic_binlog(3);
+  const fs::path p = write_file(m_tmp.path(), "synthetic-bin.000001", s.bytes);
+  // --by, --table and --database take one value each (comma lists for --by), wherever they are.
+  const ProcessResult r = run_binwatch({"report", "--format", "json", "--by", "column,minute", "--table",
+                                        "shop.items", p.string(), "--by", "type", "-d", "shop"},
+                                       m_tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = parse(r);
+  EXPECT_TRUE(j.contains("columns") && j.contains("minutes"));
+  EXPECT_FALSE(j.contains("statements"));
+  EXPECT_EQ(j.at("filters").at("tables"), json::array({"shop.items"}));
+  EXPECT_EQ(j.at("filters").at("databases"), json::array({"shop"}));
+  const ProcessResult bad = run_binwatch({"report", "--by", "tables", p.string()}, m_tmp.path());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--by"), std::string::npos) << bad.err;
+}
+
 TEST_F(Report, TornFileIsAWarningNotAFailure) {
   Synthetic s = synthetic_binlog(3, /*in_use=*/true);
   const uint64_t whole = s.bytes.size();

@@ -23,6 +23,7 @@ Subcommand add_report_command(CLI::App& app) {
   rep->add_option("--by", r->by,
                   "Views, comma-separated or repeated: table, column, statement, transaction, "
                   "minute, type (default: table; --format html shows all)")
+      ->allow_extra_args(false)
       ->delimiter(',')
       ->check(CLI::IsMember({"table", "column", "statement", "transaction", "minute", "type"}));
   rep->add_option("--format", r->format,
@@ -45,11 +46,12 @@ Subcommand add_report_command(CLI::App& app) {
                   "Ignore events starting at or after this offset in the last file");
   rep->add_option("-d,--database", r->databases,
                   "Only tables of this database (repeatable); QUERY events count when it is their "
-                  "default database");
-  rep->add_option("--table", r->tables, "Only this table, as db.table or table (repeatable)");
+                  "default database")
+      ->allow_extra_args(false);
+  rep->add_option("--table", r->tables, "Only this table, as db.table or table (repeatable)")->allow_extra_args(false);
   rep->add_option("--baseline", r->baseline,
                   "Binlogs of normal traffic to compare with: per table and column, both rates per "
-                  "hour of covered time and their ratio")
+                  "hour of covered time and their ratio (takes every following argument: put it last)")
       ->expected(1, -1);
   rep->add_option("--ratio-alert", r->ratio_alert, "Flag tables and columns at or above this ratio over the baseline")
       ->capture_default_str()
