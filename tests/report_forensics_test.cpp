@@ -371,3 +371,44 @@ TEST_F(ReportForensics, HtmlPageOfTheIncident) {
 
 }  // namespace
 }  // namespace binwatch
+
+namespace binwatch {
+namespace {
+
+// Without binlog_row_metadata=FULL the binlog has no column names: --socket/--dsn fetches them
+// from information_schema, unless the table changed shape since (then @N stays, with a warning).
+TEST(ReportColumnNames, FromInformationSchema) {
+  BINWATCH_REQUIRE_MARIADB();
+  MariadbServer db;  // binlog_row_metadata=NO_LOG, the server default
+  db.exec("CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY, title VARCHAR(50), body TEXT);"
+          "CREATE TABLE shop.tags (id INT PRIMARY KEY, tag VARCHAR(10));"
+          "INSERT INTO shop.items VALUES (1, 'a', REPEAT('x', 3000)), (2, 'b', 'short');"
+          "INSERT INTO shop.tags VALUES (1, 't');");
+  db.flush_binary_logs();
+  db.exec("ALTER TABLE shop.tags ADD COLUMN extra INT");
+  const std::string file = db.binlog_files().at(db.binlog_files().size() - 2).string();
+  test::ScratchDir scratch("binwatch-names");
+  auto plain = test::run_binwatch({"report", "--format", "json", "--by", "column", file}, scratch.path());
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(json::parse(plain.out).at("columns").at(0).at("column"), "@3");
+  auto named = test::run_binwatch({"report", "--format", "json", "--by", "column", "--socket", db.socket(), file},
+                                  scratch.path());
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  std::map<std::string, std::vector<std::string>> by_table;
+  const json doc = json::parse(named.out);
+  for (const json& c : doc.at("columns")) {
+    by_table[c.at("table").get<std::string>()].push_back(c.at("column").get<std::string>() + "/" + c.at("name_source").get<std::string>());
+  }
+  EXPECT_EQ(by_table["items"], (std::vector<std::string>{"body/information_schema", "id/information_schema",
+                                                          "title/information_schema"}));
+  EXPECT_EQ(by_table["tags"].size(), 2u);
+  for (const auto& c : by_table["tags"]) EXPECT_TRUE(c.ends_with("/position")) << c;
+  EXPECT_NE(named.err.find("shop.tags has 3 columns"), std::string::npos) << named.err;
+  // A server that cannot be reached is an error naming it, not a silent fallback.
+  auto down = test::run_binwatch({"report", "--socket", "/nonexistent/mysqld.sock", file}, scratch.path());
+  EXPECT_EQ(down.exit_code, 2);
+  EXPECT_NE(down.err.find("information_schema"), std::string::npos) << down.err;
+}
+
+}  // namespace
+}  // namespace binwatch

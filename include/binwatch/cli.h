@@ -21,6 +21,8 @@ struct ReportArgs {
   double ratio_alert = 10;
   std::string output;                 // file (or directory for several CSV views); "" = stdout
   std::string progress = "auto";      // auto (stderr is a terminal, not JSON), always, never
+  // Column names from information_schema where the binlog has none (binlog_row_metadata < FULL).
+  std::string dsn, socket, defaults_file;
 };
 
 // Exit codes: 0 report written (a torn last event is a warning), 1 report written but the input

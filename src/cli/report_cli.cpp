@@ -62,6 +62,13 @@ Subcommand add_report_command(CLI::App& app) {
                   "always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  rep->add_option("--dsn", r->dsn,
+                  "mysql://user@host:port/db of the server that wrote the binlogs: column names from "
+                  "information_schema where the binlog has none (no password here: it comes from "
+                  "--defaults-file or BINWATCH_MYSQL_PASSWORD/MYSQL_PWD)");
+  rep->add_option("--socket", r->socket, "Unix socket of that server (instead of --dsn)");
+  rep->add_option("--defaults-file", r->defaults_file,
+                  "Option file read for [client] and [binwatch] (host, user, password, socket)");
   rep->add_flag("!--no-verify-checksums", r->verify_checksums,
                 "Skip CRC32 verification (faster; corrupt events then go undetected)");
   return {rep, [r] { return run_report(*r); }};

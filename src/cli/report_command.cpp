@@ -16,6 +16,7 @@
 
 #include "binwatch/byte_source.h"
 #include "binwatch/cli.h"
+#include "binwatch/mysql/connection.h"
 #include "binwatch/report.h"
 #include "binwatch/report_html.h"
 
@@ -122,6 +123,35 @@ ReportViewSet view_set(const ReportArgs& args) {
   return v;
 }
 
+// Fills Report::schema_column_names from information_schema for tables whose binlog events carry
+// no column names. A table whose current column count differs from the binlog's is left with @N
+// (its definition changed since): a wrong name is worse than none.
+void names_from_server(const ReportArgs& args, Report& report) {
+  mysql::ConnectionOptions options;
+  options.socket = args.socket;
+  options.defaults_file = args.defaults_file;
+  if (!args.dsn.empty()) mysql::apply_dsn(args.dsn, options);
+  mysql::Connection conn(options);
+  for (const TableStats& t : report.attribution.tables()) {
+    if (!t.column_names.empty() || t.columns.before.empty()) continue;
+    auto rows = conn.query(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " + conn.quote(t.key.schema) +
+        " AND TABLE_NAME = " + conn.quote(t.key.table) + " ORDER BY ORDINAL_POSITION");
+    std::vector<std::string> names;
+    for (const auto& row : rows.rows) names.push_back(row.at(0).value_or(""));
+    if (names.empty()) continue;
+    if (names.size() != t.columns.before.size()) {
+      fmt::print(stderr,
+                 "binwatch report: warning: {}.{} has {} columns on {} but {} in the binlog (altered since?); "
+                 "its columns stay @N\n",
+                 printable(t.key.schema), printable(t.key.table), names.size(), conn.endpoint(),
+                 t.columns.before.size());
+      continue;
+    }
+    report.schema_column_names[t.key.schema + "." + t.key.table] = std::move(names);
+  }
+}
+
 }  // namespace
 
 std::optional<uint32_t> parse_datetime(const std::string& text) {
@@ -212,6 +242,13 @@ int run_report(const ReportArgs& args) {
       std::optional<ProgressBar> bar;
       if (show_progress) bar.emplace(progress, total_input_size(inputs));
       report = build_report(inputs, options);
+      if (!args.dsn.empty() || !args.socket.empty() || !args.defaults_file.empty()) {
+        try {
+          names_from_server(args, report);
+        } catch (const std::exception& e) {
+          throw std::runtime_error(std::string("column names from information_schema: ") + e.what());
+        }
+      }
       if (!args.baseline.empty()) {
         ReportOptions base_options;
         base_options.threads = args.threads;
@@ -231,6 +268,7 @@ int run_report(const ReportArgs& args) {
   }
   report.show = show;
   report.top_tables = args.top_tables;
+
   for (const auto& f : report.files) {
     if (f.torn_tail) {
       fmt::print(stderr,

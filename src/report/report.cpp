@@ -96,8 +96,11 @@ BaselineComparison compare_baseline(const Report& incident, const Report& baseli
     r.flagged = r.bytes > 0 && (!r.ratio || *r.ratio >= ratio_alert);
     return r;
   };
-  auto column_name = [](const TableStats& t, size_t i) {
-    return i < t.column_names.size() ? t.column_names[i] : "@" + std::to_string(i + 1);
+  auto column_name = [&](const TableStats& t, size_t i) {
+    if (i < t.column_names.size()) return t.column_names[i];
+    auto names = incident.schema_column_names.find(t.key.schema + "." + t.key.table);
+    if (names != incident.schema_column_names.end() && i < names->second.size()) return names->second[i];
+    return "@" + std::to_string(i + 1);
   };
   std::set<TableKey> seen;
   auto add_table = [&](const TableStats* mine, const TableStats* theirs) {
