@@ -307,6 +307,20 @@ TEST_F(Report, RepeatableOptionsNeverSwallowTheFiles) {
   EXPECT_NE(bad.err.find("--by"), std::string::npos) << bad.err;
 }
 
+TEST_F(Report, ProgressOnlyWhenAskedOrOnATerminal) {
+  const Synthetic s = synthetic_binlog(3);
+  const fs::path p = write_file(m_tmp.path(), "synthetic-bin.000001", s.bytes);
+  // stderr is a file here, not a terminal: auto draws nothing.
+  const ProcessResult quiet = run_binwatch({"report", p.string()}, m_tmp.path());
+  ASSERT_EQ(quiet.exit_code, 0);
+  EXPECT_EQ(quiet.err, "");
+  const ProcessResult shown = run_binwatch({"report", "--format", "json", "--progress", "always", p.string()}, m_tmp.path());
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.err.find("binwatch report: ["), std::string::npos) << shown.err;
+  EXPECT_NE(shown.err.find(" / " + std::to_string(s.bytes.size()) + " B"), std::string::npos) << shown.err;
+  EXPECT_NO_THROW((void)json::parse(shown.out));  // stdout stays pure JSON
+}
+
 TEST_F(Report, TornFileIsAWarningNotAFailure) {
   Synthetic s = synthetic_binlog(3, /*in_use=*/true);
   const uint64_t whole = s.bytes.size();

@@ -45,7 +45,9 @@ class ProgressBar {
   void loop() {
     const auto start = std::chrono::steady_clock::now();
     std::unique_lock lock(m_mutex);
-    while (!m_wake.wait_for(lock, std::chrono::milliseconds(200), [this] { return m_stop; })) {
+    // Drawn at once, then every 200 ms until the work is done.
+    for (bool first = true; first || !m_wake.wait_for(lock, std::chrono::milliseconds(200), [this] { return m_stop; });
+         first = false) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const uint64_t done = m_done.load(std::memory_order_relaxed);
       const double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
