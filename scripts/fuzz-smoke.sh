@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzing smoke run of the binlog decoder (tests/fuzz/decoder_fuzz.cpp, libFuzzer + ASan + UBSan).
+# Fuzzing smoke run of the binlog decoder (tests/fuzz/decoder_fuzz.cpp, libFuzzer + ASan + UBSan)
+# for SECONDS, then of the /proc parsers (procfs_fuzz) and the text parsers (text_fuzz: statement
+# fingerprints, preflight's DML parser, datetime options) for SECONDS/4 each (at least 10 s).
 #   scripts/fuzz-smoke.sh [SECONDS]          (default 60)
 # Configures a separate clang build directory (build-fuzz), builds the fuzzer, seeds a corpus from
 # every binlog in the shared fixtures (BINWATCH_SHARED_FIXTURES, default ../shared/fixtures-real;
@@ -29,7 +31,7 @@ fi
 echo "== fuzz-smoke: building decoder_fuzz in $build"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DBINWATCH_FUZZ=ON -DBINWATCH_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$jobs" --target decoder_fuzz
+cmake --build "$build" -j"$jobs" --target decoder_fuzz procfs_fuzz text_fuzz
 
 # Seeds: the first 64 KB (-max_len) of every file that starts with the binlog magic fe 62 69 6e.
 seeds="$build/fuzz-seeds"
@@ -71,4 +73,37 @@ if [ "$rc" -ne 0 ]; then
   echo "   reproduce: $build/tests/fuzz/decoder_fuzz <file>" >&2
   exit "$rc"
 fi
-echo "== fuzz-smoke: no crash in ${seconds}s"
+echo "== fuzz-smoke: decoder: no crash in ${seconds}s"
+
+# The smaller parsers: seeds are the /proc snapshots and the SQL files, once per selector byte.
+short=$(( seconds / 4 < 10 ? 10 : seconds / 4 ))
+run_small() {  # run_small TARGET SELECTORS SEED_DIR...
+  local target="$1" selectors="$2" dir f s
+  shift 2
+  local tseeds="$build/fuzz-seeds-$target" tcorpus="$build/fuzz-corpus-$target"
+  rm -rf "$tseeds"
+  mkdir -p "$tseeds" "$tcorpus"
+  for dir in "$@"; do
+    [ -d "$dir" ] || continue
+    while IFS= read -r -d '' f; do
+      for ((s = 0; s < selectors; s++)); do
+        { printf "\\$(printf '%03o' "$s")"; head -c 16384 "$f"; } > "$tseeds/$s-$(printf '%s' "$f" | cksum | cut -d' ' -f1)"
+      done
+    done < <(find "$dir" -type f -size -64k -print0)
+  done
+  echo "== fuzz-smoke: $target for ${short}s"
+  set +e
+  ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}" \
+  UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+    "$build/tests/fuzz/$target" -max_total_time="$short" -max_len=16384 -rss_limit_mb=2048 -timeout=10 \
+    -print_final_stats=1 -artifact_prefix="$artifacts/$target-" "$tcorpus" "$tseeds"
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    echo "== fuzz-smoke: $target FAILED (exit $rc); reproduce: $build/tests/fuzz/$target <file in $artifacts>" >&2
+    exit "$rc"
+  fi
+}
+run_small procfs_fuzz 9 "$root/fixtures/procfs"
+run_small text_fuzz 4 "$root/scripts/sql" "$root/tests/sql" "$root/fixtures/mariadb-10.11"
+echo "== fuzz-smoke: no crash"

@@ -556,7 +556,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
       if (c.primary) { pk_name = c.name; break; }
     }
     std::vector<double> tx_bytes, tx_raw;
-    double own_rows = 0, own_stmt = 0, follow_rows = 0, follow_stmt = 0, events = 0;
+    double own_rows = 0, own_stmt = 0, follow_rows = 0, events = 0;
     std::vector<double> follow_by_stmt(job.per_row.size(), 0.0);
     for (size_t i = 0; i < job.sample.size(); ++i) {
       const auto& r = job.sample[i];
@@ -594,7 +594,6 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
           const uint64_t q = query_event_size(s, db.size(), text_k);
           b += q;
           raw += q;
-          follow_stmt += static_cast<double>(q);
           follow_by_stmt[k] += static_cast<double>(q);
           ev += 1;
           continue;
@@ -617,7 +616,6 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
         b += head + re.bytes;
         raw += head + re.uncompressed;
         follow_rows += static_cast<double>(re.bytes);
-        follow_stmt += static_cast<double>(head);
         follow_by_stmt[k] += static_cast<double>(head + re.bytes);
         ev += (s.log_statement_with_rows ? 1 : 0) + 1 + re.events;
       }
