@@ -32,6 +32,8 @@ constexpr uint8_t kRotateEvent = 4;
 constexpr uint8_t kFormatDescriptionEvent = 15;
 constexpr uint8_t kHeartbeatEvent = 27;
 constexpr uint8_t kHeartbeatV2Event = 41;
+constexpr uint8_t kMariadbGtidEvent = 162;
+constexpr uint8_t kGtidListEvent = 163;
 constexpr uint16_t kDumpSendAnnotateRows = 2;      // MariaDB BINLOG_SEND_ANNOTATE_ROWS_EVENT
 constexpr int kMariadbSlaveCapabilityGtid = 4;     // MariaDB MARIA_SLAVE_CAPABILITY_GTID
 constexpr size_t kLogPosOffset = 13;
@@ -294,6 +296,7 @@ void ReplicationSource::start_file(const std::byte* fde, size_t size) {
                    reinterpret_cast<const std::byte*>(binlog::kMagic) + 4);
   m_pending.insert(m_pending.end(), copy.begin(), copy.end());
   m_event_end = 4 + size;
+  m_skip_end = m_event_end;
   m_header_done = true;
   if (m_start_position) {
     const uint64_t p = *m_start_position;
@@ -301,11 +304,17 @@ void ReplicationSource::start_file(const std::byte* fde, size_t size) {
       throw std::runtime_error(fmt::format("replication: position {} in {} is inside its format "
                                            "description event (ends at {})", p, m_file, m_event_end));
     }
-    if (p > m_event_end) {
-      m_zero_at = m_pending.size();
-      m_zero_len = p - m_event_end;
-      m_event_end = p;
-    }
+    place_start(p);
+  }
+}
+
+void ReplicationSource::place_start(uint64_t begin) {
+  m_start_position = begin;
+  m_position.store(begin, std::memory_order_release);
+  if (begin > m_event_end) {
+    m_zero_at = m_pending.size();
+    m_zero_len = begin - m_event_end;
+    m_event_end = begin;
   }
 }
 
@@ -317,7 +326,13 @@ void ReplicationSource::handle_event(const std::byte* data, size_t size) {
                                          "offset {}", size, m_file, m_event_end));
   }
   const binlog::EventHeader& h = *header;
+  spdlog::trace("replication: {} event type {} size {} log_pos {} flags {:#x} timestamp {} (at {})",
+                m_file, h.type, size, h.log_pos, h.flags, h.timestamp, m_event_end);
   if (h.type == kHeartbeatEvent || h.type == kHeartbeatV2Event) {
+    // A heartbeat's log_pos is where the dump thread is in the file (the end of the last event it
+    // read, sent or skipped): after a GTID start on an idle server, that is where events start.
+    if (h.type == kHeartbeatEvent && m_header_done && !m_start_position && h.log_pos >= m_skip_end)
+      place_start(h.log_pos);
     std::lock_guard lock(m_mutex);
     ++m_stats.heartbeats;
     return;
@@ -353,6 +368,8 @@ void ReplicationSource::handle_event(const std::byte* data, size_t size) {
     return;
   }
   if (artificial) {
+    if (h.type == kGtidListEvent && m_header_done && !m_start_position && h.log_pos >= m_skip_end)
+      place_start(h.log_pos);  // GTID start: where the server resumes sending
     std::lock_guard lock(m_mutex);
     ++m_stats.artificial;
     return;
@@ -362,19 +379,22 @@ void ReplicationSource::handle_event(const std::byte* data, size_t size) {
                                          "of {}", h.type, m_file));
   }
   if (!m_start_position) {
-    // GTID start: the first event says where in the file the stream begins.
-    if (h.log_pos == 0 || h.log_pos < size || h.log_pos - size < m_event_end) {
-      throw std::runtime_error(fmt::format("replication: cannot place the first event (log_pos {}) "
-                                           "of {} after a GTID start", h.log_pos, m_file));
+    // GTID start (MariaDB 10.11, verified): the server streams the file from 4 (FDE, the file's own
+    // GTID_LIST and BINLOG_CHECKPOINT), skips the event groups the replica already has without
+    // sending them, then sends an artificial GTID_LIST whose log_pos is where sending resumes.
+    // Events before that point are not in the requested range: the filler replaces them.
+    if (h.log_pos == 0 || h.log_pos < size || h.log_pos - size < m_skip_end) {
+      throw std::runtime_error(fmt::format("replication: cannot place event type {} (log_pos {}) of "
+                                           "{} after a GTID start", h.type, h.log_pos, m_file));
     }
     const uint64_t begin = h.log_pos - size;
-    m_start_position = begin;
-    m_position.store(begin, std::memory_order_release);
-    if (begin > m_event_end) {
-      m_zero_at = m_pending.size();
-      m_zero_len = begin - m_event_end;
-      m_event_end = begin;
+    if (begin == m_skip_end && h.type != kMariadbGtidEvent) {
+      m_skip_end = h.log_pos;  // file-head event before the first transaction: not in range
+      std::lock_guard lock(m_mutex);
+      ++m_stats.artificial;
+      return;
     }
+    place_start(begin);  // the first transaction, or the first event after a skipped stretch
   }
   if (h.log_pos != 0 && h.log_pos != static_cast<uint32_t>(m_event_end + size)) {
     throw std::runtime_error(fmt::format(

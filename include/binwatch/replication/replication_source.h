@@ -168,6 +168,7 @@ class ReplicationSource : public ByteSource {
   Packet read_packet(const std::byte*& data, size_t& size);
   void handle_event(const std::byte* data, size_t size);
   void start_file(const std::byte* fde, size_t size);
+  void place_start(uint64_t begin);  // GTID start: filler up to the first event's offset
   void append(const std::byte* data, size_t size, bool is_event);
   bool sleep_backoff(std::chrono::milliseconds delay);
 
@@ -187,6 +188,7 @@ class ReplicationSource : public ByteSource {
   std::optional<uint64_t> m_start_position;
   bool m_header_done = false;  // magic + FDE (+ filler) produced
   uint64_t m_event_end = 0;    // file offset after the last complete event received
+  uint64_t m_skip_end = 0;     // GTID start: end of the file-head events left out before the start
   bool m_file_ended = false;
   std::string m_next_file;
 
