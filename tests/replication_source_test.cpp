@@ -241,6 +241,49 @@ TEST_F(ReplicationSourceTest, GtidStartFindsTheFileAndPosition) {
   expect_same_attribution(live, scan_disk(server.binlog_dir() / file, p), "after GTID " + gtid);
 }
 
+TEST_F(ReplicationSourceTest, GrantsReplicationSlaveAndForTheCurrentEndBinlogMonitor) {
+  MariadbServer server;
+  schema(server);
+  workload(server, 0);
+  const std::string file = server.binlog_files().back().filename().string();
+  server.flush_binary_logs();
+  server.exec("CREATE USER 'norepl'@'localhost'; GRANT SELECT ON app.* TO 'norepl'@'localhost';"
+              "CREATE USER 'repl'@'localhost'; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'localhost';"
+              "CREATE USER 'replmon'@'localhost';"
+              "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'replmon'@'localhost'");
+  std::byte buf[4096];
+  auto as = [&](const char* user, std::string f) {
+    auto o = options_for(server, std::move(f));
+    o.connection.user = user;
+    return o;
+  };
+  {
+    ReplicationSource source(as("repl", file));  // REPLICATION SLAVE streams a file
+    Attribution live;
+    scan_binlog(source, live);
+    expect_same_attribution(live, scan_disk(server.binlog_dir() / file), "as repl");
+  }
+  {
+    ReplicationSource source(as("norepl", file));  // refused at once, not retried
+    try {
+      (void)source.read(buf, sizeof buf);
+      ADD_FAILURE() << "a dump without REPLICATION SLAVE was accepted";
+    } catch (const mysql::MysqlError& e) {
+      EXPECT_EQ(e.code(), 1227u) << e.what();  // ER_SPECIFIC_ACCESS_DENIED_ERROR
+    }
+    EXPECT_EQ(source.stats().reconnects, 0u);
+  }
+  {
+    ReplicationSource source(as("repl", ""));  // current end: SHOW MASTER STATUS refused
+    EXPECT_THROW((void)source.wait_for_start(), mysql::MysqlError);
+  }
+  {
+    ReplicationSource source(as("replmon", ""));
+    ASSERT_TRUE(source.wait_for_start());
+    EXPECT_EQ(source.current_file(), server.binlog_files().back().filename().string());
+  }
+}
+
 std::vector<std::string> dump_threads(MariadbServer& server) {
   std::vector<std::string> ids;
   for (const auto& row : server.query("SELECT ID FROM information_schema.PROCESSLIST "

@@ -7,7 +7,7 @@
 //
 //   offset            bytes
 //   0                 fe 62 69 6e (magic)
-//   4                 the file's FORMAT_DESCRIPTION event (see "the FDE copy" below)
+//   4                 the file's FORMAT_DESCRIPTION event (a start past 4: see the FDE note below)
 //   4 + fde_size      zero filler up to the start position P, when P > 4 + fde_size
 //   P ...             every event from P exactly as stored in the file, up to and including the
 //                     ROTATE that closes the file; then read() returns 0
@@ -16,38 +16,54 @@
 // per-table bytes equal `binwatch report --start-position P` on the same file range. After read()
 // returned 0, next_file() moves to the following file, whose stream starts again at offset 0.
 //
-// Protocol, as verified against MariaDB 10.11.19 (tests/replication_source_test.cpp) and read in
-// MariaDB sql/sql_repl.cc (mysql_binlog_send, send_one_binlog_file, fake_rotate_event,
-// send_format_descriptor_event, send_event_to_slave) and MySQL sql/rpl_binlog_sender.cc
-// (Binlog_sender::run, fake_rotate_event, send_format_description_event):
+// Protocol. Seen on MariaDB 10.11.19 (BINWATCH_TRACE_REPLICATION=1 build/tests/
+// replication_source_test logs every packet) and read in MariaDB sql/sql_repl.cc
+// (mysql_binlog_send, send_one_binlog_file, fake_rotate_event, fake_gtid_list_event,
+// send_format_descriptor_event, send_event_to_slave, fix_checksum) and MySQL
+// sql/rpl_binlog_sender.cc (Binlog_sender::fake_rotate_event, send_format_description_event,
+// send_heartbeat_event: the same fake ROTATE, the same log_pos/created zeroing and CRC fix of the
+// FDE past 4, heartbeats with log_pos); the MySQL side is from the source only, not run here:
 //
-//  * Packets are 0x00 + one event (multi-packet events over 16 MiB are reassembled by Connector/C's
-//    net layer), 0xFE end-of-stream (only in non-blocking mode or on shutdown), or 0xFF + error
-//    (e.g. 1236 "could not find first log file name", purged binlog).
-//  * At connect and at every file switch the server sends an artificial ROTATE (timestamp 0,
-//    log_pos 0, flag LOG_EVENT_ARTIFICIAL_F 0x20) naming the file and position: not in the file,
-//    dropped. One naming another file while the current one has not ended with a real ROTATE
-//    (the server restarted: the file ends with STOP) ends the current file.
-//  * Then the file's FORMAT_DESCRIPTION (always, even when resuming at P > 4): the file's bytes
-//    with the in-use flag cleared and, when P > 4, log_pos set to 0 and the CRC32 recomputed.
-//    binwatch puts log_pos back (4 + size) and recomputes the CRC, so the copy equals the file's
-//    FDE except for the in-use flag of a file still being written. The scanner counts the FDE as
-//    overhead; only its own bytes may differ. An FDE arriving after the file's header has been
-//    produced (re-sent on reconnect) is dropped.
-//  * HEARTBEAT (27) / HEARTBEAT_V2 (41) every `heartbeat` of idleness: never in files, dropped.
-//  * MariaDB in GTID mode sends an artificial GTID_LIST (flag 0x20): dropped, as is every event
-//    flagged artificial.
-//  * Everything else is the file's event, byte for byte, with log_pos = its end offset (checked:
-//    a hole in the stream is an error rather than a silent miscount; log_pos 0, as MariaDB 11.4+
-//    writes for events from the transaction cache, is accepted unchecked).
-//  * MariaDB only sends every event when told the replica can take them: @mariadb_slave_capability
-//    = 4 (GTID; lower capabilities get GTID/GTID_LIST/BINLOG_CHECKPOINT rewritten into dummy
-//    events of other sizes) and dump flag BINLOG_SEND_ANNOTATE_ROWS_EVENT (2) (without it the
-//    ANNOTATE_ROWS events are left out, a hole in the offsets).
-//  * Checksums: `SET @master_binlog_checksum = @@global.binlog_checksum` declares the replica
-//    checksum-aware (without it a CRC32 server refuses the dump); events then keep their CRC32.
-//    The fake ROTATE carries a CRC when the negotiated algorithm is CRC32.
+//  * Packets are 0x00 + one event (events over 16 MiB span several packets, which Connector/C's
+//    net layer reassembles), 0xFE end-of-stream (non-blocking dumps only), or 0xFF + error
+//    (e.g. 1236 "could not find first log file name", a purged binlog).
+//  * Every dump starts, and every file switch is announced, with an artificial ROTATE: timestamp 0,
+//    log_pos 0, flag LOG_EVENT_ARTIFICIAL_F (0x20), name of the file and position, and a CRC32
+//    when the replica declared CRC32 (seen: 49 bytes = 19 + 8 + 18-byte name + 4). Not in the
+//    file: dropped. After a real ROTATE (in the file: kept, it ends the file) the server sends the
+//    artificial ROTATE of the next file, then that file's FDE unchanged (log_pos 256 on 10.11).
+//    An artificial ROTATE naming another file while the current one has not ended with a real
+//    ROTATE (server restarted: the file ends with STOP) ends the current file.
+//  * The file's FORMAT_DESCRIPTION always follows the artificial ROTATE. When the dump starts at 4
+//    it is the file's bytes with the in-use flag cleared (a closed file streams byte for byte).
+//    When it starts at P > 4 the server also zeroes log_pos and create_timestamp ("if reconnect
+//    master sends FD event with `created' as 0 to avoid destroying temp tables") and recomputes
+//    the CRC32. binwatch puts log_pos back (4 + size; CRC recomputed again) but cannot know the
+//    file's create_timestamp (0 or the header timestamp), so that FDE copy differs from the file
+//    in create_timestamp (body bytes 52..55) and the CRC only. Same size; the scanner counts it
+//    as overhead. An FDE arriving after the file's header was produced (reconnect) is dropped.
+//  * HEARTBEAT (27; MySQL 8.0.28+ also HEARTBEAT_V2, 41) after `heartbeat` of idleness: seen as
+//    41 bytes (file name + CRC), timestamp 0, flags 0, log_pos = the end of the last event the
+//    dump thread read. Never in files: dropped.
+//  * GTID start (MariaDB, @slave_connect_state): the server streams the file that holds the GTID
+//    from 4 (FDE, the file's GTID_LIST and BINLOG_CHECKPOINT, real events), skips the event groups
+//    up to and including the replica's GTID without sending them, then sends an artificial
+//    GTID_LIST (flag 0x20) whose log_pos is the offset where it resumes. binwatch drops the file-
+//    head events and places the start there (or at the first GTID event or the first event after
+//    a skipped stretch, or a heartbeat's log_pos), then fills with zeros as for a position start.
+//  * Everything else is the file's event, byte for byte, log_pos = its end offset. The source
+//    checks that (a hole is an error, never a silent miscount; log_pos 0, as MariaDB 11.4+ writes
+//    for events from the transaction cache, is accepted unchecked).
+//  * MariaDB sends every event only to a replica that says it can take them:
+//    @mariadb_slave_capability = 4 (MARIA_SLAVE_CAPABILITY_GTID; lower capabilities get GTID,
+//    GTID_LIST and BINLOG_CHECKPOINT rewritten into dummy events) and dump flag
+//    BINLOG_SEND_ANNOTATE_ROWS_EVENT (2) (without it ANNOTATE_ROWS events are left out: a hole).
+//  * Checksums: `SET @master_binlog_checksum = @@global.binlog_checksum` makes the replica
+//    checksum-aware (a CRC32 server refuses the dump otherwise); events then keep their CRC32.
 //  * Heartbeat: `SET @master_heartbeat_period = <nanoseconds>`.
+//  * `KILL <dump thread>` reaches the client as 2013 "Lost connection to server during query" (no
+//    error packet); reconnecting with the same server_id makes the server kill any zombie dump of
+//    that id.
 //
 // Why COM_BINLOG_DUMP is sent here rather than through Connector/C's mariadb_rpl_fetch(): the 3.3
 // rpl API parses every event and fails the whole stream (RPL_SAFEGUARD "Packet corrupted") on an
