@@ -284,6 +284,21 @@ TEST_F(ReplicationSourceTest, GrantsReplicationSlaveAndForTheCurrentEndBinlogMon
   }
 }
 
+TEST_F(ReplicationSourceTest, EventOver16MiBArrivesWhole) {
+  MariadbServer::Options so;
+  so.extra = {"max_allowed_packet=64M"};
+  MariadbServer server(so);
+  server.exec("CREATE DATABASE big; CREATE TABLE big.b (id INT PRIMARY KEY, payload LONGBLOB);"
+              "INSERT INTO big.b VALUES (1, REPEAT('z', 20 * 1024 * 1024))");
+  const std::filesystem::path path = server.binlog_files().back();
+  server.flush_binary_logs();
+  ReplicationSource source(options_for(server, path.filename().string()));
+  const auto streamed = read_file(source);  // the rows event spans two 16 MiB packets
+  const auto disk = file_bytes(path);
+  EXPECT_GT(disk.size(), 20u << 20);
+  EXPECT_TRUE(streamed == disk);
+}
+
 std::vector<std::string> dump_threads(MariadbServer& server) {
   std::vector<std::string> ids;
   for (const auto& row : server.query("SELECT ID FROM information_schema.PROCESSLIST "
