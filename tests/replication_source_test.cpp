@@ -2,6 +2,7 @@
 // bytes (offset for offset), attribute exactly as the file read from disk, resume mid-file, follow
 // rotation, survive a KILL of its dump thread and drop heartbeats.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -324,6 +325,7 @@ TEST_F(ReplicationSourceTest, RotationKillOfTheDumpThreadAndHeartbeatsKeepTotals
     Attribution attribution;
   };
   constexpr int kFiles = 3;
+  std::atomic<int> files_done{0};  // current_file() belongs to the consumer thread
   auto consumer = std::async(std::launch::async, [&] {
     std::vector<FileResult> results;
     for (int i = 0; i < kFiles; ++i) {
@@ -333,6 +335,7 @@ TEST_F(ReplicationSourceTest, RotationKillOfTheDumpThreadAndHeartbeatsKeepTotals
       if (source.stopped()) break;
       results.push_back(std::move(r));
       if (i + 1 < kFiles && !source.next_file()) break;
+      ++files_done;  // after next_file(): position() now counts in the next file
     }
     return results;
   });
@@ -349,7 +352,8 @@ TEST_F(ReplicationSourceTest, RotationKillOfTheDumpThreadAndHeartbeatsKeepTotals
   server.flush_binary_logs();
   workload(server, 3);
   // A second kill, in the second file.
-  wait_for([&] { return source.current_file() != first && !dump_threads(server).empty(); }, 10s);
+  wait_for([&] { return files_done >= 1 && source.position() > 1000 && !dump_threads(server).empty(); },
+           10s);
   for (const auto& id : dump_threads(server)) server.exec("KILL " + id);
   workload(server, 4);
   server.flush_binary_logs();
