@@ -157,8 +157,20 @@ TEST_F(ReplicationSourceTest, StreamFromFileStartIsTheFileByteForByte) {
   EXPECT_EQ(live.total_bytes, disk.size());
 }
 
-TEST_F(ReplicationSourceTest, ResumeAtTransactionBoundaryMatchesStartPosition) {
-  MariadbServer server;
+struct Variant {
+  std::string name;
+  MariadbServer::Options options;
+};
+
+class ReplicationVariants : public ::testing::TestWithParam<Variant> {
+ protected:
+  void SetUp() override { BINWATCH_REQUIRE_MARIADB(); }
+};
+
+// A mid-file start under each binlog variant: CRC32 or no checksums (the server then leaves the
+// FDE's trailing CRC field as it was: binwatch must not make it worse), compressed events.
+TEST_P(ReplicationVariants, ResumeAtTransactionBoundaryMatchesStartPosition) {
+  MariadbServer server(GetParam().options);
   schema(server);
   for (int round = 0; round < 6; ++round) workload(server, round);
   const std::filesystem::path path = server.binlog_files().back();
@@ -208,6 +220,20 @@ TEST_F(ReplicationSourceTest, ResumeAtTransactionBoundaryMatchesStartPosition) {
   EXPECT_TRUE(std::equal(disk.begin() + p, disk.end(), streamed.begin() + p));
   EXPECT_GE(raw.stats().artificial, 1u);  // the fake ROTATE at least
 }
+
+MariadbServer::Options variant(test::BinlogChecksum checksum, bool compress) {
+  MariadbServer::Options o;
+  o.checksum = checksum;
+  o.compress = compress;
+  return o;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Binlogs, ReplicationVariants,
+    ::testing::Values(Variant{"crc32", variant(test::BinlogChecksum::Crc32, false)},
+                      Variant{"no_checksum", variant(test::BinlogChecksum::None, false)},
+                      Variant{"compressed", variant(test::BinlogChecksum::Crc32, true)}),
+    [](const ::testing::TestParamInfo<Variant>& info) { return info.param.name; });
 
 TEST_F(ReplicationSourceTest, GtidStartFindsTheFileAndPosition) {
   MariadbServer server;

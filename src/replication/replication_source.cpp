@@ -23,6 +23,7 @@
 
 #include "binwatch/binlog/checksum.h"
 #include "binwatch/binlog/event_header.h"
+#include "binwatch/binlog/format_description.h"
 
 namespace binwatch::replication {
 
@@ -281,15 +282,21 @@ void ReplicationSource::append(const std::byte* data, size_t size, bool is_event
 
 void ReplicationSource::start_file(const std::byte* fde, size_t size) {
   std::vector<std::byte> copy(fde, fde + size);
-  // The server zeroes log_pos when the dump does not start at 4 and then recomputes the CRC; put
-  // the file's value back so the bytes are the file's own (minus the in-use flag).
+  // When the dump does not start at 4 the server zeroes log_pos and create_timestamp, and fixes the
+  // CRC32 only when the replica negotiated CRC32 (sql_repl.cc: fix_checksum is skipped for
+  // BINLOG_CHECKSUM_ALG_OFF, although the FDE of a checksum-aware server always carries its CRC).
+  // Put log_pos back (the file's value: the FDE ends at 4 + size) and make the CRC hold again, as
+  // the file's does; create_timestamp cannot be recovered (0 or the header's timestamp).
   if (load_le32(copy.data() + kLogPosOffset) == 0) {
-    const bool had_crc = size >= binlog::kHeaderLen + binlog::kChecksumLen &&
-                         binlog::checksum_matches(Bytes(copy));
     store_le(copy.data() + kLogPosOffset, 4 + size, 4);
-    if (had_crc) {
-      const uint32_t crc = binlog::crc32(Bytes(copy).first(size - binlog::kChecksumLen));
-      store_le(copy.data() + size - binlog::kChecksumLen, crc, 4);
+    constexpr size_t kVersionAt = binlog::kHeaderLen + 2, kVersionLen = 50;
+    if (size >= kVersionAt + kVersionLen + 4 + 1 + 1 + binlog::kChecksumLen) {
+      std::string version(as_string_view(Bytes(copy).subspan(kVersionAt, kVersionLen)));
+      version.resize(std::strlen(version.c_str()));
+      if (binlog::server_version_knows_checksums(version)) {
+        const uint32_t crc = binlog::crc32(Bytes(copy).first(size - binlog::kChecksumLen));
+        store_le(copy.data() + size - binlog::kChecksumLen, crc, 4);
+      }
     }
   }
   m_pending.insert(m_pending.end(), reinterpret_cast<const std::byte*>(binlog::kMagic),

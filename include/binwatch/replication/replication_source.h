@@ -38,10 +38,13 @@
 //    it is the file's bytes with the in-use flag cleared (a closed file streams byte for byte).
 //    When it starts at P > 4 the server also zeroes log_pos and create_timestamp ("if reconnect
 //    master sends FD event with `created' as 0 to avoid destroying temp tables") and recomputes
-//    the CRC32. binwatch puts log_pos back (4 + size; CRC recomputed again) but cannot know the
-//    file's create_timestamp (0 or the header timestamp), so that FDE copy differs from the file
-//    in create_timestamp (body bytes 52..55) and the CRC only. Same size; the scanner counts it
-//    as overhead. An FDE arriving after the file's header was produced (reconnect) is dropped.
+//    the CRC32, but only when CRC32 was negotiated: with binlog_checksum=NONE the FDE (whose CRC
+//    field a checksum-aware server always fills) arrives with a stale CRC, which made the scanner
+//    call the FDE and then every event corrupt until binwatch fixed it. binwatch puts log_pos back
+//    (4 + size) and recomputes the CRC (servers that know checksums), but cannot know the file's
+//    create_timestamp (0 or the header timestamp), so that FDE copy differs from the file in
+//    create_timestamp (body bytes 52..55) and the CRC only. Same size; the scanner counts it as
+//    overhead. An FDE arriving after the file's header was produced (reconnect) is dropped.
 //  * HEARTBEAT (27; MySQL 8.0.28+ also HEARTBEAT_V2, 41) after `heartbeat` of idleness: seen as
 //    41 bytes (file name + CRC), timestamp 0, flags 0, log_pos = the end of the last event the
 //    dump thread read. Never in files: dropped.
