@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
@@ -53,21 +55,30 @@ ReplicationOptions options_for(const MariadbServer& server, std::string file, ui
   return o;
 }
 
-void workload(MariadbServer& server, int round) {
+std::vector<std::string> workload_statements(int round) {
   const std::string r = std::to_string(round);
-  server.exec("INSERT INTO app.posts (body) SELECT REPEAT('p" + r + "', 300) FROM app.seq_1_to_40");
-  server.exec("INSERT INTO app.groups (name, n) VALUES ('g" + r + "', 0), ('h" + r + "', 1)");
-  server.exec("UPDATE app.groups SET n = n + 1");
-  server.exec("BEGIN; INSERT INTO app.audit (what) VALUES ('a" + r + "'); "
-              "UPDATE app.posts SET body = CONCAT(body, 'x') WHERE id % 7 = 0; COMMIT");
-  server.exec("DELETE FROM app.posts WHERE id % 11 = " + std::to_string(round % 11));
+  return {"INSERT INTO app.posts (body) SELECT REPEAT('p" + r + "', 300) FROM app.seq_1_to_40",
+          "INSERT INTO app.groups (name, n) VALUES ('g" + r + "', 0), ('h" + r + "', 1)",
+          "UPDATE app.groups SET n = n + 1",
+          "BEGIN",
+          "INSERT INTO app.audit (what) VALUES ('a" + r + "')",
+          "UPDATE app.posts SET body = CONCAT(body, 'x') WHERE id % 7 = 0",
+          "COMMIT",
+          "DELETE FROM app.posts WHERE id % 11 = " + std::to_string(round % 11)};
+}
+
+const std::vector<std::string> kSchema = {
+    "CREATE DATABASE app",
+    "CREATE TABLE app.posts (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT)",
+    "CREATE TABLE app.groups (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40), n INT)",
+    "CREATE TABLE app.audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(100))"};
+
+void workload(MariadbServer& server, int round) {
+  for (const auto& sql : workload_statements(round)) server.exec(sql);
 }
 
 void schema(MariadbServer& server) {
-  server.exec("CREATE DATABASE app;"
-              "CREATE TABLE app.posts (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT);"
-              "CREATE TABLE app.groups (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40), n INT);"
-              "CREATE TABLE app.audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(100))");
+  for (const auto& sql : kSchema) server.exec(sql);
 }
 
 void expect_same_attribution(const Attribution& stream, const Attribution& disk, const std::string& what) {
@@ -427,6 +438,95 @@ TEST_F(ReplicationSourceTest, StopWakesABlockedRead) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   EXPECT_EQ(reader.get(), source.start_position());
   EXPECT_TRUE(source.stopped());
+}
+
+// A server restart, with the harness's script directly (MariadbServer cannot restart): the file
+// being streamed ends with STOP and no ROTATE; the source reconnects with back-off, the server's
+// artificial ROTATE to the new file ends the old one, and both files total exactly.
+TEST_F(ReplicationSourceTest, ServerRestartEndsTheFileAndResumes) {
+  char tmpl[] = "/tmp/binwatch-repl-restart-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::filesystem::path dir = tmpl;
+  const std::string script = test::source_path("scripts/mariadb-test-server.sh").string();
+  const std::string owner = std::to_string(getpid());
+  auto start = [&] {
+    const auto r = test::run_command({"bash", script, "start", "--dir", dir.string(), "--owner-pid", owner});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  };
+  struct Cleanup {
+    std::string script, dir;
+    ~Cleanup() { (void)test::run_command({"bash", script, "stop", "--dir", dir}); }
+  } cleanup{script, dir.string()};
+  start();
+  std::map<std::string, std::string> env;
+  {
+    std::ifstream in(dir / "env");
+    for (std::string line; std::getline(in, line);)
+      if (auto eq = line.find('='); eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  ASSERT_FALSE(env["SOCKET"].empty());
+  const std::filesystem::path binlog_dir = env["BINLOG_DIR"];
+  mysql::ConnectionOptions co;
+  co.socket = env["SOCKET"];
+  co.user = "root";
+  auto run = [&](const std::vector<std::string>& statements) {
+    mysql::Connection c(co);
+    for (const auto& sql : statements) c.exec(sql);
+  };
+  run(kSchema);
+  run(workload_statements(0));
+  std::string first;
+  {
+    mysql::Connection c(co);
+    first = *c.query("SHOW MASTER STATUS").rows.at(0).at(0);
+  }
+
+  ReplicationOptions o;
+  o.connection = co;
+  o.server_id = 4343;
+  o.heartbeat = 200ms;
+  o.file = first;
+  o.backoff_min = 50ms;
+  o.backoff_max = 400ms;
+  o.max_attempts = 100;
+  ReplicationSource source(o);
+  std::atomic<int> files_done{0};
+  auto consumer = std::async(std::launch::async, [&] {
+    std::vector<std::pair<std::string, Attribution>> results;
+    for (int i = 0; i < 2; ++i) {
+      std::pair<std::string, Attribution> r{source.current_file(), {}};
+      scan_binlog(source, r.second);
+      if (source.stopped()) break;
+      results.push_back(std::move(r));
+      if (i == 0 && !source.next_file()) break;
+      ++files_done;
+    }
+    return results;
+  });
+  wait_for([&] { return source.position() > 1000; }, 10s);
+  ASSERT_GT(source.position(), 1000u);
+  {
+    const auto r = test::run_command({"bash", script, "stop", "--dir", dir.string(), "--keep"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  start();
+  run(workload_statements(1));
+  run({"FLUSH BINARY LOGS"});
+  if (consumer.wait_for(30s) != std::future_status::ready) {
+    source.stop();
+    consumer.wait();
+    FAIL() << "the stream did not reach the end of the file after the restart";
+  }
+  const auto results = consumer.get();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].first, first);
+  EXPECT_NE(results[1].first, first);
+  for (const auto& [name, live] : results) {
+    expect_same_attribution(live, scan_disk(binlog_dir / name), name);
+    EXPECT_EQ(live.total_bytes, std::filesystem::file_size(binlog_dir / name));
+  }
+  EXPECT_EQ(results[0].second.find("app", "posts")->inserts, 40u);  // round 0, before the restart
+  EXPECT_GE(source.stats().reconnects, 1u);
 }
 
 }  // namespace

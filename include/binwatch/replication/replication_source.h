@@ -64,6 +64,10 @@
 //  * Checksums: `SET @master_binlog_checksum = @@global.binlog_checksum` makes the replica
 //    checksum-aware (a CRC32 server refuses the dump otherwise); events then keep their CRC32.
 //  * Heartbeat: `SET @master_heartbeat_period = <nanoseconds>`.
+//  * Server restart (tested by stopping and starting the test server): the dump sees 2013, the
+//    reconnect is refused (2002) until the server is back, then resumes in the old file, which
+//    ends with the STOP event (23 bytes with CRC) and no ROTATE; the server's artificial ROTATE to
+//    the new file ends it (read() returns 0, next_file() gives the new file).
 //  * `KILL <dump thread>` reaches the client as 2013 "Lost connection to server during query" (no
 //    error packet); reconnecting with the same server_id makes the server kill any zombie dump of
 //    that id.
