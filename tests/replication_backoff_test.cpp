@@ -1,5 +1,7 @@
 // Pure parts of the replication source: the reconnect back-off and the transient-error table.
 #include <chrono>
+#include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -69,6 +71,49 @@ TEST(ReplicationOptions, ServerIdAndPositionAreChecked) {
   EXPECT_EQ(source.current_file(), "mysql-bin.000001");
   EXPECT_EQ(source.start_position(), 4u);
   EXPECT_EQ(source.position(), 4u);
+}
+
+// No server needed: connecting to a socket that does not exist fails with 2002 (transient), so the
+// source backs off; stop() must wake that sleep, and max_attempts must end the retries.
+TEST(ReplicationSourceRetries, StopWakesTheBackoffSleepAndMaxAttemptsGivesUp) {
+  ReplicationOptions o;
+  o.connection.socket = "/nonexistent/binwatch-test.sock";
+  o.connection.user = "nobody";
+  o.server_id = 9;
+  o.file = "mariadb-bin.000001";
+  o.backoff_min = std::chrono::seconds(30);
+  o.backoff_max = std::chrono::seconds(60);
+  {
+    ReplicationSource source(o);
+    auto reader = std::async(std::launch::async, [&] {
+      std::byte buf[64];
+      return source.read(buf, sizeof buf);
+    });
+    std::this_thread::sleep_for(milliseconds(200));
+    const auto t0 = std::chrono::steady_clock::now();
+    source.stop();
+    ASSERT_EQ(reader.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+    EXPECT_EQ(reader.get(), 0u);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(500));
+  }
+  {
+    o.backoff_min = milliseconds(1);
+    o.backoff_max = milliseconds(4);
+    o.max_attempts = 3;
+    ReplicationSource source(o);
+    std::byte buf[64];
+    EXPECT_THROW((void)source.read(buf, sizeof buf), std::runtime_error);
+  }
+  {
+    bool stop_now = false;
+    o.max_attempts = 0;
+    o.stop = [&] { return stop_now; };
+    ReplicationSource source(o);
+    stop_now = true;  // the predicate is polled: read() returns 0 without connecting
+    std::byte buf[64];
+    EXPECT_EQ(source.read(buf, sizeof buf), 0u);
+    EXPECT_TRUE(source.stopped());
+  }
 }
 
 }  // namespace

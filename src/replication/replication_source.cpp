@@ -153,6 +153,22 @@ void ReplicationSource::connect_once() {
     co.read_timeout_s = static_cast<unsigned>(std::max<int64_t>(2, s));
   }
   auto conn = std::make_unique<mysql::Connection>(co);
+  // From here stop() may shut the socket down (the SET statements and the dump's first packet
+  // can block); the guard, destroyed before `conn`, withdraws the fd before it is closed.
+  {
+    std::lock_guard lock(m_mutex);
+    m_fd = static_cast<int>(mysql_get_socket(conn->handle()));
+    if (m_stop.load()) ::shutdown(m_fd, SHUT_RDWR);
+  }
+  struct FdGuard {
+    ReplicationSource* self;
+    bool armed = true;
+    ~FdGuard() {
+      if (!armed) return;
+      std::lock_guard lock(self->m_mutex);
+      self->m_fd = -1;
+    }
+  } guard{this};
   m_endpoint = conn->endpoint();
   const bool mariadb = conn->is_mariadb();
   conn->exec("SET @master_binlog_checksum = @@global.binlog_checksum");
@@ -196,10 +212,9 @@ void ReplicationSource::connect_once() {
   }
   {
     std::lock_guard lock(m_mutex);
-    m_fd = static_cast<int>(mysql_get_socket(h));
-    if (m_stop.load()) ::shutdown(m_fd, SHUT_RDWR);
     ++m_stats.connects;
   }
+  guard.armed = false;
   m_conn = std::move(conn);
   spdlog::info("replication: dump from {} as server_id {} at {}", m_endpoint, m_opt.server_id,
                by_gtid ? "GTID " + m_opt.gtid_start : fmt::format("{}:{}", m_file, position));

@@ -171,10 +171,13 @@ class ReplicationSource : public ByteSource {
   std::optional<std::string> next_file();
   [[nodiscard]] const std::string& current_file() const { return m_file; }
   // End offset of the last complete event handed out by read() (thread-safe). Resuming a new
-  // source at (current_file(), position()) continues without a gap or a double count.
+  // source at (current_file(), position()) continues without a gap or a double count. A consumer
+  // that checkpoints what it has attributed should prefer the ScanEvent::end of the last event
+  // its observer saw (the scanner may hold bytes it has read but not yet decoded).
   [[nodiscard]] uint64_t position() const { return m_position.load(std::memory_order_acquire); }
 
-  // Makes a blocked read() return 0 promptly; thread-safe, idempotent.
+  // Makes a blocked read() return 0 promptly (the socket is shut down, a back-off sleep is woken;
+  // only a connect in progress can take up to connect_timeout_s); thread-safe, idempotent.
   void stop();
   [[nodiscard]] bool stopped() const;
   [[nodiscard]] ReplicationStats stats() const;
