@@ -110,7 +110,9 @@ namespace binwatch::replication {
 struct ReplicationOptions {
   mysql::ConnectionOptions connection;
   uint32_t server_id = 0;  // required, non-zero, unique among the server's replicas
-  std::chrono::milliseconds heartbeat{1000};  // 0: no heartbeats (then no read timeout either)
+  // Heartbeat period; the read timeout becomes 3 periods (at least 2 s). 0: no heartbeats, and
+  // connection.read_timeout_s stays the read timeout.
+  std::chrono::milliseconds heartbeat{1000};
   std::string file;        // binlog file to start in; empty: the server's current file and end
   uint64_t position = 4;   // start of an event in `file` (4 = the file's beginning)
   // MariaDB only: start after this GTID position (@slave_connect_state, e.g. "0-1-42"); `file` and
