@@ -405,8 +405,12 @@ void Daemon::sampler_loop() {
             // Every file but the one being written expires at mtime + expiry (the server purges
             // at rotation; the projection takes the due time as the moment the bytes are freed).
             const int64_t unow = unix_now();
+            std::map<std::string, std::string> mount_of_dir;  // binlogs share a folder or two
             for (size_t i = 0; i + 1 < files.size(); ++i) {
-              if (mount_point_of(files[i].path) != t.mount) continue;
+              const std::string dir = fs::path(files[i].path).parent_path().string();
+              auto [it, added] = mount_of_dir.try_emplace(dir);
+              if (added) it->second = mount_point_of(dir);
+              if (it->second != t.mount) continue;
               const double due = static_cast<double>(files[i].mtime + static_cast<int64_t>(*expire) - unow);
               in.expiring.push_back({files[i].size, std::max(0.0, due)});
               ms.expiring_bytes += files[i].size;

@@ -29,7 +29,9 @@ struct FollowerState {
 class Follower {
  public:
   struct Options {
-    uint32_t publish_interval_ms = 200;
+    // A boundary snapshot (a copy of the totals) at most this often while busy; when the feed
+    // waits at a boundary it is published at once.
+    uint32_t publish_interval_ms = 50;
   };
   // Resumes at `resume` (a boundary: bytes before it are in `base`); `start` is where counting
   // began (kept for the status and the checkpoint).
