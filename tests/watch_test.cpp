@@ -390,3 +390,38 @@ TEST(Follower, LastBoundaryIsATransactionEnd) {
   opt.filter.start_position = mid;
   EXPECT_NO_THROW(scan_binlog(s, rest, opt));
 }
+
+// A server that crashes mid-write leaves its file with a torn last event and no ROTATE; on restart
+// it starts the next file. The follower counts the torn bytes as torn (as the report does) and
+// goes on with the new file.
+TEST(Follower, CrashedServerTornFileThenRestartFile) {
+  const std::string one = slurp(kFixtures / "mariadb-bin.000001"), two = slurp(kFixtures / "mariadb-bin.000002");
+  GrowingDir g;
+  const std::string torn = one.substr(0, one.size() - 100);  // cuts into the last events
+  {
+    std::ofstream(g.dir / "torn.000001", std::ios::binary) << torn;
+    std::ofstream(g.dir / "torn.000002", std::ios::binary) << two;
+  }
+  const Attribution report = scan_files({g.dir / "torn.000001", g.dir / "torn.000002"});
+  ASSERT_GT(report.other.torn, 0u);
+  fs::remove(g.dir / "torn.000001");
+  fs::remove(g.dir / "torn.000002");
+
+  LocalBinlogFeed feed(g.dir / "mariadb-bin.index", 50);
+  Follower f(feed, {"mariadb-bin.000001", 0}, {"mariadb-bin.000001", 0}, {}, {.publish_interval_ms = 0});
+  std::thread t([&] { f.run(); });
+  g.dribble("mariadb-bin.000001", torn, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the "server" is down a while
+  EXPECT_EQ(f.snapshot()->files_finished, 0u);  // not finished until a newer file is listed
+  std::ofstream(g.dir / "mariadb-bin.000002", std::ios::binary);
+  std::ofstream(g.dir / "mariadb-bin.index", std::ios::app) << "./mariadb-bin.000002\n";
+  g.dribble("mariadb-bin.000002", two, 5);
+  const bool done = wait_until([&] { return f.snapshot()->position == Position{"mariadb-bin.000002", two.size()}; });
+  f.request_stop();
+  t.join();
+  ASSERT_TRUE(done);
+  const auto s = f.snapshot();
+  EXPECT_EQ(s->totals.other.torn, report.other.torn);
+  EXPECT_EQ(s->totals.total_bytes, torn.size() + two.size());
+  expect_same_tables(s->totals, report);
+}

@@ -175,7 +175,8 @@ bool LocalBinlogFeed::newer_than_listed(const std::string& name) {
   return false;
 }
 
-FeedFile LocalBinlogFeed::open(const std::string& name) {
+FeedFile LocalBinlogFeed::open(const Position& from) {
+  const std::string& name = from.file;
   const auto mine = binlog_sequence(name);
   while (true) {
     if (m_stop.load()) throw StopRequested{};

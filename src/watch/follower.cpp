@@ -152,7 +152,7 @@ void Follower::publish(const Attribution& file_attr, uint64_t resume_offset, con
 void Follower::run() {
   m_running.store(true);
   try {
-    FeedFile file = m_feed.open(m_resume.file);
+    FeedFile file = m_feed.open(m_resume);
     uint64_t offset = file.name == m_resume.file ? m_resume.offset : 0;
     if (file.name != m_resume.file) {
       spdlog::warn("checkpointed binlog {} is gone; resuming at the start of {} (its unread bytes are not counted)",

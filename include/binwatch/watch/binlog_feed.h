@@ -41,9 +41,12 @@ class BinlogFeed {
   // The newest known byte: last file and its current size (for "start at the end" and lag).
   // nullopt when the server has no binlog yet. Thread-safe.
   virtual std::optional<Position> newest() = 0;
-  // The file named `name`, or when it no longer exists (purged) the oldest file after it;
-  // blocks until such a file exists. Throws StopRequested.
-  virtual FeedFile open(const std::string& name) = 0;
+  // The stream of the file `from.file`, or when it no longer exists (purged) of the oldest file
+  // after it; blocks until such a file exists. The follower resumes attribution at `from.offset`
+  // (the scanner skips to it after the format description): a local file is read from its start,
+  // a replication stream may start its dump at `from` and fill the bytes before it with zeros.
+  // Throws StopRequested.
+  virtual FeedFile open(const Position& from) = 0;
   // The file after `finished`; blocks until the server starts it. Throws StopRequested.
   virtual FeedFile next(const std::string& finished) = 0;
   // Wakes every wait and makes the sources throw StopRequested. Thread-safe.
@@ -91,7 +94,7 @@ class LocalBinlogFeed : public BinlogFeed {
   LocalBinlogFeed& operator=(const LocalBinlogFeed&) = delete;
 
   std::optional<Position> newest() override;
-  FeedFile open(const std::string& name) override;
+  FeedFile open(const Position& from) override;
   FeedFile next(const std::string& finished) override;
   void request_stop() override;
   [[nodiscard]] uint64_t heartbeat() const override { return m_heartbeat.load(std::memory_order_relaxed); }
