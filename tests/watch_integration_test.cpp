@@ -3,6 +3,7 @@
 //    of binwatch and a restart from its checkpoint; /metrics must equal `binwatch report` of the
 //    same range (from the daemon's start position to its position) byte for byte, per table;
 //    promtool checks the scrape when it is installed;
+//  * server restarts (clean shutdown, then SIGKILL of mariadbd) while following: totals exact;
 //  * a hung control plane (mariadbd SIGSTOPped) does not stall the follower: it catches up on
 //    binlog files written before the stop and /metrics keeps answering;
 //  * partition projection on a 64 MiB tmpfs (root only): a burst of open transactions shows in
@@ -33,6 +34,7 @@
 #include <thread>
 
 #include "support/binwatch_process.h"
+#include "binwatch/watch/binlog_feed.h"
 #include "support/mariadb_server.h"
 
 namespace {
@@ -343,6 +345,129 @@ TEST_F(WatchIntegration, HungServerDoesNotStallTheFollower) {
   ::kill(db.pid(), SIGCONT);
   EXPECT_TRUE(wait_for([&] { auto s = http.status(); return s && (*s)["server"]["connected"].get<bool>(); }, 8000))
       << d.log();
+  EXPECT_EQ(d.stop(SIGTERM), 0);
+}
+
+// A server driven through scripts/mariadb-test-server.sh directly, so that it can be restarted on
+// its data (`stop --keep`, then `start` again): the harness class has no restart.
+class RestartableServer {
+ public:
+  explicit RestartableServer(const fs::path& dir) : m_dir(dir) { start(); }
+  ~RestartableServer() {
+    m_conn.reset();
+    binwatch::test::run_command({script(), "stop", "--dir", m_dir.string(), "--kill"});
+  }
+  void start() {
+    const auto r = binwatch::test::run_command({script(), "start", "--dir", m_dir.string(), "--owner-pid",
+                                                std::to_string(getpid()), "--timeout", "60"});
+    if (r.exit_code != 0) throw std::runtime_error("cannot start: " + r.output);
+    std::ifstream env(m_dir / "env");
+    std::string line;
+    while (std::getline(env, line)) {
+      if (line.starts_with("SOCKET=")) m_socket = line.substr(7);
+      if (line.starts_with("BINLOG_DIR=")) m_binlog_dir = line.substr(11);
+    }
+    m_conn.reset(mysql_init(nullptr));
+    if (!mysql_real_connect(m_conn.get(), nullptr, "root", "", nullptr, 0, m_socket.c_str(), CLIENT_MULTI_STATEMENTS))
+      throw std::runtime_error(std::string("connect: ") + mysql_error(m_conn.get()));
+  }
+  // A clean shutdown (kill = false) or SIGKILL of mariadbd (a crash), keeping the data.
+  void stop(bool kill) {
+    m_conn.reset();
+    std::vector<std::string> argv{script(), "stop", "--dir", m_dir.string(), "--keep"};
+    if (kill) argv.push_back("--kill");
+    const auto r = binwatch::test::run_command(argv);
+    if (r.exit_code != 0) throw std::runtime_error("cannot stop: " + r.output);
+  }
+  void exec(const std::string& sql) {
+    if (mysql_query(m_conn.get(), sql.c_str()) != 0) throw std::runtime_error(mysql_error(m_conn.get()) + (": " + sql));
+    do {
+      if (MYSQL_RES* res = mysql_store_result(m_conn.get())) mysql_free_result(res);
+    } while (mysql_next_result(m_conn.get()) == 0);
+  }
+  [[nodiscard]] const fs::path& binlog_dir() const { return m_binlog_dir; }
+  [[nodiscard]] const std::string& socket() const { return m_socket; }
+
+ private:
+  static std::string script() { return binwatch::test::source_path("scripts/mariadb-test-server.sh").string(); }
+  fs::path m_dir, m_binlog_dir;
+  std::string m_socket;
+  MariadbServer::Connection m_conn;
+};
+
+// The newest binlog file and its size, from the index.
+std::pair<std::string, uint64_t> newest_binlog(const fs::path& binlog_dir) {
+  std::string last, line;
+  for (const auto& e : fs::directory_iterator(binlog_dir)) {
+    if (e.path().extension() != ".index") continue;
+    std::ifstream in(e.path());
+    while (std::getline(in, line))
+      if (!line.empty()) last = line;
+  }
+  const fs::path p = fs::path(last).is_absolute() ? fs::path(last) : binlog_dir / last;
+  return {p.filename().string(), fs::file_size(p)};
+}
+
+TEST_F(WatchIntegration, ServerRestartsCleanAndCrashedTotalsExact) {
+  ScratchDir scratch("binwatch-watch-restart");
+  RestartableServer db(scratch.path() / "server");
+  auto work = [&](int r) {
+    const std::string n = std::to_string(r);
+    db.exec("INSERT INTO app.a (v) SELECT REPEAT('a', 500 + seq) FROM app.seq_1_to_30");
+    db.exec("BEGIN; INSERT INTO app.b (v) VALUES ('" + n + "'); UPDATE app.a SET v = CONCAT(v, '" + n +
+            "') WHERE id % 5 = 0; COMMIT");
+  };
+  db.exec("CREATE DATABASE app; CREATE TABLE app.a (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT);"
+          "CREATE TABLE app.b (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)");
+  work(0);
+  const int port = free_port();
+  const fs::path config = scratch.path() / "binwatch.toml";
+  std::ofstream(config) << config_text(db.binlog_dir(), scratch.path() / "state", port, db.socket());
+  Http http{port};
+  Daemon d(config, scratch.path() / "daemon.log");
+  ASSERT_TRUE(wait_for([&] { return http.status().has_value(); }, 10000)) << d.log();
+  const json started = *http.status();
+  auto caught_up_here = [&] {
+    const auto [file, size] = newest_binlog(db.binlog_dir());
+    return wait_for([&, file = file, size = size] {
+      auto s = http.status();
+      return s && (*s)["position"]["file"] == file && (*s)["position"]["offset"] == size;
+    }, 15000);
+  };
+  work(1);
+  db.stop(false);  // clean shutdown: STOP event, file closed
+  db.start();      // a new file appears
+  work(2);
+  ASSERT_TRUE(caught_up_here()) << d.log();
+  db.stop(true);   // crash: SIGKILL, the file is left "in use"
+  db.start();
+  work(3);
+  ASSERT_TRUE(caught_up_here()) << d.log();
+  const std::string metrics = *http.get("/metrics");
+
+  std::vector<std::string> args{"report", "--format", "json", "--start-position",
+                                std::to_string(started["start"]["offset"].get<uint64_t>())};
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(db.binlog_dir()))
+    if (binwatch::watch::binlog_sequence(e.path().filename().string()) &&
+        e.path().filename().string() >= started["start"]["file"].get<std::string>())
+      files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) args.push_back(f.string());
+  ScratchDir rep("binwatch-watch-report");
+  const auto report = binwatch::test::run_process(BINWATCH_EXE, args, rep.path());
+  ASSERT_LE(report.exit_code, 1) << report.err;
+  std::map<std::string, double> report_bytes;
+  const json rj = json::parse(report.out);
+  for (const auto& f : rj["files"])
+    std::cout << "[ measured ] " << f["path"].get<std::string>() << ": " << f["size"] << " B, closed cleanly "
+              << f["closed_cleanly"] << ", torn " << f["torn_tail"] << "\n";
+  for (const auto& t : rj["tables"])
+    report_bytes[t["schema"].get<std::string>() + "." + t["table"].get<std::string>()] = t["bytes"].get<double>();
+  EXPECT_EQ(scrape(metrics, "binwatch_binlog_bytes_total"), report_bytes) << d.log();
+  EXPECT_EQ(report_bytes.size(), 2u);
+  std::cout << "[ measured ] two server restarts (clean, SIGKILL): " << files.size() << " files, totals equal: "
+            << (scrape(metrics, "binwatch_binlog_bytes_total") == report_bytes) << "\n";
   EXPECT_EQ(d.stop(SIGTERM), 0);
 }
 
