@@ -425,3 +425,19 @@ TEST(Follower, CrashedServerTornFileThenRestartFile) {
   EXPECT_EQ(s->totals.total_bytes, torn.size() + two.size());
   expect_same_tables(s->totals, report);
 }
+
+// RESET MASTER: the numbering starts again below the checkpoint's file; the follower continues
+// with the new first file instead of waiting for a number that will never come.
+TEST(Follower, NumberingThatGoesBackIsFollowed) {
+  const std::string two = slurp(kFixtures / "mariadb-bin.000002");
+  GrowingDir g;
+  std::ofstream(g.dir / "mariadb-bin.000001", std::ios::binary) << two;
+  LocalBinlogFeed feed(g.dir / "mariadb-bin.index", 20);
+  Follower f(feed, {"mariadb-bin.000057", 4}, {"mariadb-bin.000057", 400}, {}, {.publish_interval_ms = 0});
+  std::thread t([&] { f.run(); });
+  const bool done = wait_until([&] { return f.snapshot()->position == Position{"mariadb-bin.000001", two.size()}; });
+  f.request_stop();
+  t.join();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(f.snapshot()->totals.total_bytes, two.size());
+}

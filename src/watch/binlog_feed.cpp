@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -65,6 +66,17 @@ fs::path find_binlog_index(const fs::path& dir) {
 namespace {
 
 std::string base_name(const std::string& path) { return fs::path(path).filename().string(); }
+
+// RESET MASTER (or a new server on the same folder) starts the numbering again: every listed
+// file is numbered below `mine`. Waiting for a file after `mine` would wait forever.
+bool numbering_went_back(const std::vector<std::string>& list, std::optional<uint64_t> mine) {
+  if (list.empty() || !mine) return false;
+  for (const auto& path : list) {
+    const auto seq = binlog_sequence(base_name(path));
+    if (!seq || *seq >= *mine) return false;
+  }
+  return true;
+}
 
 // One binlog file, read from its start; blocks at its current end until the file is finished.
 class FollowSource : public ByteSource {
@@ -178,6 +190,7 @@ bool LocalBinlogFeed::newer_than_listed(const std::string& name) {
 FeedFile LocalBinlogFeed::open(const Position& from) {
   const std::string& name = from.file;
   const auto mine = binlog_sequence(name);
+  bool reset_seen = false;  // acted on only when seen twice, a wait apart
   while (true) {
     if (m_stop.load()) throw StopRequested{};
     const auto list = read_binlog_index(m_index);
@@ -193,6 +206,11 @@ FeedFile LocalBinlogFeed::open(const Position& from) {
       if (!chosen.empty())
         spdlog::warn("binlog {} is no longer listed in {} (purged); continuing with {}", name,
                      m_index.string(), base_name(chosen));
+      else if (numbering_went_back(list, mine) && std::exchange(reset_seen, true)) {
+        chosen = list.front();
+        spdlog::warn("binlog numbering went back ({} lists nothing after {}: RESET MASTER?); continuing with {}",
+                     m_index.string(), name, base_name(chosen));
+      }
     }
     if (!chosen.empty()) {
       const int fd = ::open(chosen.c_str(), O_RDONLY | O_CLOEXEC);
@@ -205,9 +223,25 @@ FeedFile LocalBinlogFeed::open(const Position& from) {
 
 FeedFile LocalBinlogFeed::next(const std::string& finished) {
   const auto mine = binlog_sequence(finished);
+  bool reset_seen = false;
   while (true) {
     if (m_stop.load()) throw StopRequested{};
-    for (const auto& path : read_binlog_index(m_index)) {
+    auto list = read_binlog_index(m_index);
+    // Acted on only when seen twice, a wait apart (never on one odd read of the index).
+    const bool went_back = numbering_went_back(list, mine);
+    if (went_back && !reset_seen) {
+      reset_seen = true;
+      wait();
+      continue;
+    }
+    reset_seen = went_back;
+    if (went_back) {
+      spdlog::warn("binlog numbering went back ({} lists nothing after {}: RESET MASTER?); continuing with {}",
+                   m_index.string(), finished, base_name(list.front()));
+      const int fd = ::open(list.front().c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) return FeedFile{base_name(list.front()), std::make_unique<FollowSource>(*this, list.front(), fd)};
+    }
+    for (const auto& path : list) {
       const std::string other = base_name(path);
       const auto seq = binlog_sequence(other);
       if (mine && seq ? *seq > *mine : other > finished) {
