@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,7 @@ class Daemon {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   [[nodiscard]] std::string log() const { return binwatch::test::slurp_file(m_log); }
+  [[nodiscard]] pid_t pid() const { return m_pid; }
 
  private:
   pid_t m_pid = -1;
@@ -469,6 +471,59 @@ TEST_F(WatchIntegration, ServerRestartsCleanAndCrashedTotalsExact) {
   std::cout << "[ measured ] two server restarts (clean, SIGKILL): " << files.size() << " files, totals equal: "
             << (scrape(metrics, "binwatch_binlog_bytes_total") == report_bytes) << "\n";
   EXPECT_EQ(d.stop(SIGTERM), 0);
+}
+
+// Without a server: sd_notify reaches NOTIFY_SOCKET (READY, STATUS, WATCHDOG), SIGHUP logs what
+// changed, a bad file keeps the running configuration, SIGTERM exits 0 with a final checkpoint.
+TEST(WatchDaemon, NotifiesSystemdAndReloadsOnSighup) {
+  ScratchDir scratch("binwatch-watch-notify");
+  const fs::path binlog = scratch.path() / "binlog";
+  fs::create_directories(binlog);
+  const fs::path fixtures = fs::path(BINWATCH_SOURCE_DIR) / "fixtures/mariadb-10.11/crc32-full";
+  fs::copy_file(fixtures / "mariadb-bin.000001", binlog / "mariadb-bin.000001");
+  std::ofstream(binlog / "mariadb-bin.index") << "./mariadb-bin.000001\n";
+  const fs::path sock = scratch.path() / "notify";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  const int port = free_port();
+  const fs::path config = scratch.path() / "binwatch.toml";
+  const std::string base = "[source]\nbinlog_dir = \"" + binlog.string() + "\"\n[state]\ndir = \"" +
+                           (scratch.path() / "state").string() + "\"\n[http]\nlisten = \"127.0.0.1:" +
+                           std::to_string(port) + "\"\n";
+  std::ofstream(config) << base;
+  ::setenv("NOTIFY_SOCKET", sock.c_str(), 1);
+  Daemon d(config, scratch.path() / "daemon.log");
+  ::unsetenv("NOTIFY_SOCKET");
+  std::string got;
+  const auto until = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < until && (got.find("WATCHDOG=1") == std::string::npos || got.find("STATUS=") == std::string::npos)) {
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) got.append(buf, static_cast<size_t>(n)).push_back('\n');
+  }
+  ::close(fd);
+  EXPECT_NE(got.find("READY=1"), std::string::npos) << got;
+  EXPECT_NE(got.find("STATUS=following mariadb-bin.000001:"), std::string::npos) << got;
+  EXPECT_NE(got.find("WATCHDOG=1"), std::string::npos) << got;
+
+  std::ofstream(config) << base << "[partitions]\nreserve_bytes = 12345\n";
+  ASSERT_EQ(::kill(d.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for([&] { return d.log().find("partitions.reserve_bytes: 1073741824 -> 12345") != std::string::npos; }, 3000))
+      << d.log();
+  std::ofstream(config) << base << "[partitions]\nreserve = 1\n";
+  ASSERT_EQ(::kill(d.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for([&] { return d.log().find("keeping the running configuration") != std::string::npos; }, 3000))
+      << d.log();
+  EXPECT_TRUE(Http{port}.get("/metrics").has_value());
+  EXPECT_EQ(d.stop(SIGTERM), 0);
+  EXPECT_NE(d.log().find("final checkpoint"), std::string::npos) << d.log();
+  EXPECT_TRUE(fs::exists(scratch.path() / "state" / "checkpoint.json"));
 }
 
 // statvfs of a path: available bytes.
