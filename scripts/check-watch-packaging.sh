@@ -2,7 +2,7 @@
 # Checks what ships for `binwatch watch` besides the code:
 #   systemd/binwatch.service   systemd-analyze verify (ExecStart pointed at the built binary)
 #   systemd/binwatch.toml      binwatch check-config
-#   docs/prometheus/*.yml      promtool check rules
+#   docs/prometheus/*.yml      promtool check rules, promtool test rules (binwatch-rules.test.yml)
 #   docs/prometheus/*.json     valid JSON (Grafana dashboard)
 # Usage: scripts/check-watch-packaging.sh BINWATCH_EXE. Exit 0 ok, 1 a check failed, 77 when
 # neither systemd-analyze nor promtool is installed (ctest SKIP_RETURN_CODE).
@@ -31,6 +31,7 @@ fi
 
 if command -v promtool > /dev/null; then
   promtool check rules "$root/docs/prometheus/binwatch-rules.yml"
+  (cd "$root/docs/prometheus" && promtool test rules binwatch-rules.test.yml)
   ran=1
 fi
 [ "$ran" = 1 ] || { echo "neither systemd-analyze nor promtool installed: skipped"; exit 77; }

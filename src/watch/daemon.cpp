@@ -578,9 +578,19 @@ std::string Daemon::status_json() {
                      {"offset", ctl->checkpoint_position.offset}};
   j["total_bytes"] = snap->totals.total_bytes;
   json tables = json::array();
-  for (const auto* t : snap->totals.tables_by_bytes())
+  for (const auto* t : snap->totals.tables_by_bytes()) {
+    // Per column: bytes of its values in before and after images (names when the server logs them).
+    json columns = json::array();
+    for (size_t i = 0; i < t->columns.before.size(); ++i) {
+      const uint64_t b = t->columns.before[i], a = t->columns.after[i];
+      columns.push_back({{"index", i + 1},
+                         {"name", i < t->column_names.size() ? json(t->column_names[i]) : json(nullptr)},
+                         {"before_bytes", b}, {"after_bytes", a}, {"bytes", a + b}});
+    }
     tables.push_back({{"schema", t->key.schema}, {"table", t->key.table}, {"bytes", t->bytes}, {"rows", t->rows},
-                      {"events", t->events}, {"inserts", t->inserts}, {"updates", t->updates}, {"deletes", t->deletes}});
+                      {"events", t->events}, {"inserts", t->inserts}, {"updates", t->updates}, {"deletes", t->deletes},
+                      {"columns", columns}});
+  }
   j["tables"] = tables;
   json rates = json::array();
   for (const auto& r : ctl->rates) {
