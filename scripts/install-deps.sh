@@ -21,6 +21,9 @@ PKGS=(
   chromium fonts-dejavu-core        # tests: headless screenshot of the HTML report (html-screenshot.sh)
   iproute2                          # netns_test: `ip netns add` for the listen-overflow test
   nftables                          # netns_test: a stateful rule turns conntrack on in a namespace
+  libcpp-httplib-dev                # binwatch watch: the /metrics and /api/v1/status HTTP API, binwatch status
+  libsystemd-dev                    # binwatch watch: sd_notify (Type=notify READY/STATUS/WATCHDOG)
+  prometheus                        # tests: promtool check rules/metrics on docs/prometheus and a live scrape
 )
 LIST=()
 for p in "${PKGS[@]}"; do LIST+=("$p"); done

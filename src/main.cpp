@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   commands.push_back(binwatch::cli::add_delta_command(app));
   commands.push_back(binwatch::cli::add_sysctl_check_command(app));
   commands.push_back(binwatch::cli::add_preflight_command(app));
+  commands.push_back(binwatch::cli::add_watch_command(app));
+  commands.push_back(binwatch::cli::add_status_command(app));
+  commands.push_back(binwatch::cli::add_check_config_command(app));
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,76 @@
+#pragma once
+// binwatch.toml: the sidecar's configuration (`binwatch watch --config FILE`,
+// `binwatch check-config FILE`). Every key is documented in systemd/binwatch.toml; unknown keys
+// are errors (a typo must not silently fall back to a default), reported as FILE:LINE: key: what.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace binwatch::watch {
+
+// A configuration error located in its file ("binwatch.toml:12: source.start: must be ...").
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class SourceMode { Local, Replication };
+enum class StartAt { End, Saved };
+
+struct MountOverride {
+  std::string path;                     // a folder on the mount (the mount point is found)
+  std::string role;                     // "binlog", "datadir", "tmpdir", "relaylog" or free text
+  std::optional<uint64_t> reserve_bytes;  // this mount's reserve instead of the default
+};
+
+struct WatchConfig {
+  std::string origin;  // the file it came from (messages)
+
+  // [source]
+  SourceMode mode = SourceMode::Local;
+  std::string binlog_index;  // the server's *.index file; or found in binlog_dir
+  std::string binlog_dir;
+  StartAt start = StartAt::Saved;  // saved: the checkpoint when there is one, else the end
+  uint32_t poll_interval_ms = 250;  // fallback when inotify is unavailable; also the re-check
+
+  // [state]
+  std::string state_dir = "/var/lib/binwatch";
+  uint32_t checkpoint_interval_ms = 1000;
+
+  // [http]
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 9874;
+
+  // [mysql] (control plane; optional)
+  std::string dsn, socket, defaults_file;
+  uint32_t mysql_poll_interval_ms = 5000;
+  uint32_t mysql_timeout_s = 5;
+
+  // [partitions]
+  uint32_t sample_interval_ms = 5000;
+  uint64_t reserve_bytes = uint64_t{1} << 30;
+  uint32_t short_window_s = 60;
+  uint32_t long_window_s = 900;
+  std::optional<uint64_t> expire_seconds;  // overrides the server's binlog_expire_logs_seconds
+  std::vector<MountOverride> mounts;
+
+  // [rates]
+  std::vector<uint32_t> windows_s = {60, 300, 900, 3600};
+  uint32_t top_tables = 10;
+
+  [[nodiscard]] bool has_mysql() const { return !dsn.empty() || !socket.empty() || !defaults_file.empty(); }
+};
+
+// Parses TOML text; throws ConfigError with origin:line for syntax, type, range and unknown keys.
+WatchConfig parse_watch_config(std::string_view toml_text, std::string_view origin);
+// Reads and parses a file; throws ConfigError (also when it cannot be read).
+WatchConfig load_watch_config(const std::string& path);
+// Human lines describing what differs ("http.listen: 127.0.0.1:1 -> 127.0.0.1:2"), for SIGHUP.
+std::vector<std::string> describe_changes(const WatchConfig& before, const WatchConfig& after);
+// Window label: 60 -> "1m", 3600 -> "1h", 90 -> "90s".
+std::string window_label(uint32_t seconds);
+
+}  // namespace binwatch::watch

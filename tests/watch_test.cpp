@@ -1,0 +1,443 @@
+// The sidecar's pieces without a server: configuration, projection (pure, fake clock), rates,
+// Prometheus text, checkpoints, and the follower on committed fixtures that "grow" under it.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "binwatch/binlog_scanner.h"
+#include "binwatch/watch/binlog_feed.h"
+#include "binwatch/watch/checkpoint.h"
+#include "binwatch/watch/follower.h"
+#include "binwatch/watch/metrics_writer.h"
+#include "binwatch/watch/projection.h"
+#include "binwatch/watch/rate_tracker.h"
+#include "binwatch/watch/watch_config.h"
+
+namespace fs = std::filesystem;
+using namespace binwatch;
+using namespace binwatch::watch;
+
+namespace {
+
+std::string error_of(const std::string& toml) {
+  try {
+    parse_watch_config(toml, "binwatch.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(WatchConfig, ParsesEveryKey) {
+  const auto c = parse_watch_config(R"(
+[source]
+mode = "local"
+binlog_index = "/var/lib/mysql/mysql-bin.index"
+start = "end"
+poll_interval_ms = 100
+[state]
+dir = "/var/lib/binwatch"
+checkpoint_interval_ms = 500
+[http]
+listen = "127.0.0.1:9999"
+[mysql]
+socket = "/run/mysqld/mysqld.sock"
+poll_interval_ms = 2000
+timeout_s = 3
+[partitions]
+sample_interval_ms = 1000
+reserve_bytes = 1048576
+short_window_s = 30
+long_window_s = 600
+expire_seconds = 86400
+[[partitions.mount]]
+path = "/srv/binlog"
+role = "binlog"
+reserve_bytes = 5
+[rates]
+windows_s = [60, 300]
+top_tables = 3
+)",
+                                    "x.toml");
+  EXPECT_EQ(c.binlog_index, "/var/lib/mysql/mysql-bin.index");
+  EXPECT_EQ(c.start, StartAt::End);
+  EXPECT_EQ(c.listen_port, 9999);
+  EXPECT_EQ(c.socket, "/run/mysqld/mysqld.sock");
+  EXPECT_TRUE(c.has_mysql());
+  EXPECT_EQ(c.reserve_bytes, 1048576u);
+  ASSERT_EQ(c.mounts.size(), 1u);
+  EXPECT_EQ(*c.mounts[0].reserve_bytes, 5u);
+  EXPECT_EQ(c.windows_s, (std::vector<uint32_t>{60, 300}));
+  EXPECT_EQ(*c.expire_seconds, 86400u);
+}
+
+TEST(WatchConfig, ErrorsNameFileLineAndKey) {
+  EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\nstrat = \"end\"\n"),
+            "binwatch.toml:3: source.strat: unknown key (allowed here: mode, binlog_index, binlog_dir, start, "
+            "poll_interval_ms)");
+  EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\nstart = \"beginning\"\n"),
+            "binwatch.toml:3: source.start: must be \"end\" or \"saved\" (got \"beginning\")");
+  EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\n[http]\nlisten = \"localhost\"\n"),
+            "binwatch.toml:4: http.listen: must be HOST:PORT, e.g. \"127.0.0.1:9874\" (got \"localhost\")");
+  EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\n[partitions]\nreserve_bytes = \"1G\"\n"),
+            "binwatch.toml:4: partitions.reserve_bytes: must be an integer");
+  EXPECT_EQ(error_of("[source]\nmode = \"local\"\n"),
+            "binwatch.toml:1: source: mode \"local\" needs binlog_index (the server's *.index file) or binlog_dir");
+  EXPECT_NE(error_of("[source\n").find("binwatch.toml:1:"), std::string::npos);
+  EXPECT_NE(error_of("[mysql]\ndsn = \"mysql://u:secret@h/db\"\n[source]\nbinlog_dir=\"/x\"\n").find("password"),
+            std::string::npos);
+}
+
+TEST(WatchConfig, DescribesChanges) {
+  auto a = parse_watch_config("[source]\nbinlog_dir = \"/x\"\n", "a");
+  auto b = parse_watch_config("[source]\nbinlog_dir = \"/x\"\n[partitions]\nreserve_bytes = 7\n[http]\nlisten=\"127.0.0.1:1\"\n", "b");
+  auto changes = describe_changes(a, b);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0], "http.listen: 127.0.0.1:9874 -> 127.0.0.1:1 (takes effect after a restart)");
+  EXPECT_EQ(changes[1], "partitions.reserve_bytes: 1073741824 -> 7");
+}
+
+// --- projection: pure, with made-up times ---
+
+TEST(Projection, GrowthIsTheLeastSquaresSlope) {
+  std::vector<UsageSample> s;
+  for (int t = 0; t <= 60; t += 5) s.push_back({static_cast<double>(t), static_cast<uint64_t>(1000 + 250 * t + (t % 10 ? 40 : -40))});
+  EXPECT_NEAR(growth_rate(s, 60, 60), 250, 3);
+  EXPECT_EQ(growth_rate(s, 60, 1), 0);  // one sample in the window
+}
+
+TEST(Projection, SteadyGrowthNoGate) {
+  PartitionInput in;
+  in.size = 100'000'000'000;
+  in.avail = 90'000'000'000;  // 90% free: a "% free" rule would stay silent
+  in.reserve = 10'000'000'000;
+  in.statvfs_growth_short = 50'000'000;  // 3 GB/min, SoundCloud's rate
+  const auto p = project(in);
+  EXPECT_DOUBLE_EQ(p.time_to_full, 1600);  // 80 GB / 50 MB/s
+  EXPECT_DOUBLE_EQ(p.time_to_full_burst, 1600);
+  EXPECT_EQ(p.basis, "statvfs");
+}
+
+TEST(Projection, BinlogRateWinsWhenStatvfsLags) {
+  PartitionInput in;
+  in.avail = 1000;
+  in.statvfs_growth_short = 1;
+  in.binlog_growth_short = 10;
+  in.binlog_growth_long = 2;
+  const auto p = project(in);
+  EXPECT_EQ(p.basis, "binlog");
+  EXPECT_DOUBLE_EQ(p.time_to_full, 100);
+}
+
+TEST(Projection, PurgeFreesSpaceOnTheWay) {
+  // 100 B headroom at 1 B/s: full at 100 s, unless 50 B expire at 30 s -> 150 s.
+  EXPECT_DOUBLE_EQ(time_to_full(100, 1, {}), 100);
+  EXPECT_DOUBLE_EQ(time_to_full(100, 1, {{50, 30}}), 150);
+  // Expiring after the fill time changes nothing.
+  EXPECT_DOUBLE_EQ(time_to_full(100, 1, {{50, 120}}), 100);
+  // Chained: the second purge falls before the new fill time.
+  EXPECT_DOUBLE_EQ(time_to_full(100, 1, {{50, 140}, {50, 30}}), 200);
+  EXPECT_EQ(time_to_full(0, 1, {}), 0);
+  EXPECT_EQ(time_to_full(10, 0, {}), kNever);
+}
+
+TEST(Projection, BurstShortensTimeToFull) {
+  PartitionInput in;
+  in.avail = 1'000'000;
+  in.reserve = 100'000;
+  in.statvfs_growth_short = 1000;
+  in.pending_burst_bytes = 600'000;
+  auto p = project(in);
+  EXPECT_DOUBLE_EQ(p.time_to_full, 900);
+  EXPECT_DOUBLE_EQ(p.time_to_full_burst, 300);
+  in.pending_burst_bytes = 2'000'000;  // does not fit at all
+  EXPECT_EQ(project(in).time_to_full_burst, 0);
+  in.statvfs_growth_short = 0;  // idle server, a burst that fits: never full
+  in.pending_burst_bytes = 10;
+  EXPECT_EQ(project(in).time_to_full_burst, kNever);
+}
+
+TEST(Projection, PendingBytesUseTheTablesLearnedBytesPerRow) {
+  Attribution a;
+  auto& big = a.table_at(a.table_index("app", "posts"));
+  big.bytes = 10'000;
+  big.rows = 10;  // 1000 B/row
+  auto& small = a.table_at(a.table_index("app", "groups"));
+  small.bytes = 1'000;
+  small.rows = 10;  // 100 B/row
+  const auto learned = learn_bytes_per_row(a);
+  EXPECT_DOUBLE_EQ(learned.global, 550);
+  EXPECT_EQ(pending_burst_bytes({{5, "DELETE FROM app.posts WHERE id < 100"}}, learned), 5000u);
+  EXPECT_EQ(pending_burst_bytes({{5, "update groups set n = n - 1"}}, learned), 500u);
+  EXPECT_EQ(pending_burst_bytes({{5, "INSERT INTO `app`.`posts` (a) VALUES (1)"}}, learned), 5000u);
+  EXPECT_EQ(pending_burst_bytes({{2, ""}}, learned), 1100u);  // idle: the global average
+  EXPECT_EQ(pending_burst_bytes({{2, "DELETE FROM other.t"}}, learned), 1100u);
+}
+
+// --- rates ---
+
+TEST(RateTracker, WindowsOverCumulativeSamples) {
+  RateTracker r;
+  Attribution a;
+  const size_t t = a.table_index("d", "t");
+  for (int s = 0; s <= 600; ++s) {
+    a.table_at(t).bytes = static_cast<uint64_t>(s) * (s <= 540 ? 100 : 1000);  // faster for the last minute
+    a.table_at(t).rows = static_cast<uint64_t>(s);
+    a.total_bytes = a.table_at(t).bytes + 7 * static_cast<uint64_t>(s);
+    r.sample(s, a);
+  }
+  auto rows = r.tables(60);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NEAR(rows[0].rate.bytes_per_s, (600000.0 - 54000.0) / 60, 1e-6);
+  EXPECT_NEAR(rows[0].rate.rows_per_s, 1, 1e-9);
+  // 5 minutes from 1 s samples; 15 minutes from what history there is (minute samples).
+  EXPECT_NEAR(r.total(300).bytes_per_s, (600000.0 + 4200 - (300 * 100 + 2100)) / 300, 1e-6);
+  EXPECT_GT(r.total(900).bytes_per_s, 0);
+}
+
+// --- Prometheus text ---
+
+TEST(Metrics, LabelValuesAreEscaped) {
+  EXPECT_EQ(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  EXPECT_EQ(escape_label_value("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(escape_label_value("bad\xFFx"), "bad\xEF\xBF\xBDx");
+  MetricsWriter w;
+  w.family("m_total", "counter", "help");
+  w.sample("m_total", {{"table", "x\"y"}}, 12345678901234.0);
+  w.sample("m_total", {{"table", "z"}}, kNever);
+  EXPECT_EQ(w.text(), "# HELP m_total help\n# TYPE m_total counter\nm_total{table=\"x\\\"y\"} 12345678901234\n"
+                      "m_total{table=\"z\"} +Inf\n");
+  EXPECT_EQ(format_metric_value(0.5), "0.5");
+}
+
+// --- checkpoints ---
+
+TEST(Checkpoint, RoundTripsAtomically) {
+  const fs::path dir = fs::temp_directory_path() / ("binwatch-ckpt-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  Checkpoint c;
+  c.start = {"b.000001", 1234};
+  c.position = {"b.000003", 99};
+  auto& t = c.totals.table_at(c.totals.table_index("d", "t"));
+  t.bytes = 42;
+  t.rows = 3;
+  t.columns.resize(2);
+  t.columns.after[1] = 8;
+  c.totals.types[30].events = 2;
+  c.totals.other.overhead = 11;
+  c.totals.total_bytes = 53;
+  save_checkpoint(checkpoint_path(dir), c);
+  EXPECT_FALSE(fs::exists(checkpoint_path(dir).string() + ".tmp"));
+  const auto back = load_checkpoint(checkpoint_path(dir));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->position, c.position);
+  EXPECT_EQ(back->start, c.start);
+  EXPECT_EQ(back->totals.find("d", "t")->bytes, 42u);
+  EXPECT_EQ(back->totals.find("d", "t")->columns.after[1], 8u);
+  EXPECT_EQ(back->totals.types.at(30).events, 2u);
+  EXPECT_EQ(back->totals.total_bytes, 53u);
+  std::ofstream(checkpoint_path(dir)) << "{\"version\": 1";
+  EXPECT_THROW(load_checkpoint(checkpoint_path(dir)), std::runtime_error);
+  fs::remove_all(dir);
+  EXPECT_FALSE(load_checkpoint(checkpoint_path(dir)));
+}
+
+// --- the follower on fixture binlogs written out piece by piece ---
+
+namespace {
+
+const fs::path kFixtures = fs::path(BINWATCH_SOURCE_DIR) / "fixtures/mariadb-10.11/crc32-full";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+Attribution scan_files(const std::vector<fs::path>& files) {
+  Attribution a;
+  for (const auto& f : files) {
+    FileSource s(f.string());
+    scan_binlog(s, a);
+  }
+  return a;
+}
+
+void expect_same_tables(const Attribution& live, const Attribution& report) {
+  ASSERT_EQ(live.tables().size(), report.tables().size());
+  for (const auto& t : report.tables()) {
+    const TableStats* l = live.find(t.key.schema, t.key.table);
+    ASSERT_NE(l, nullptr) << t.key.table;
+    EXPECT_EQ(l->bytes, t.bytes) << t.key.table;
+    EXPECT_EQ(l->rows, t.rows) << t.key.table;
+    EXPECT_EQ(l->events, t.events) << t.key.table;
+    EXPECT_EQ(l->columns.after, t.columns.after) << t.key.table;
+  }
+}
+
+struct GrowingDir {
+  fs::path dir;
+  GrowingDir() {
+    dir = fs::temp_directory_path() / ("binwatch-follow-" + std::to_string(getpid()) + "-" +
+                                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "mariadb-bin.index") << "./mariadb-bin.000001\n";
+    std::ofstream(dir / "mariadb-bin.000001", std::ios::binary);
+  }
+  ~GrowingDir() { fs::remove_all(dir); }
+  // Appends `data` to `file` in random pieces (events split across writes), with short pauses.
+  void dribble(const std::string& file, const std::string& data, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::ofstream out(dir / file, std::ios::binary | std::ios::app);
+    for (size_t at = 0; at < data.size();) {
+      const size_t n = std::min<size_t>(data.size() - at, 1 + rng() % 9000);
+      out.write(data.data() + at, static_cast<std::streamsize>(n));
+      out.flush();
+      at += n;
+      if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+};
+
+template <typename F>
+bool wait_until(F f, int ms = 10000) {
+  for (int i = 0; i < ms / 5; ++i) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST(Follower, GrowingFileRotationAndResumeMatchTheReport) {
+  const std::string one = slurp(kFixtures / "mariadb-bin.000001"), two = slurp(kFixtures / "mariadb-bin.000002");
+  ASSERT_GT(one.size(), 1000u);
+  GrowingDir g;
+  const Attribution report = scan_files({kFixtures / "mariadb-bin.000001", kFixtures / "mariadb-bin.000002"});
+
+  // First run: follow while the file grows, stop in the middle.
+  LocalBinlogFeed feed(g.dir / "mariadb-bin.index", 50);
+  Follower f1(feed, {"mariadb-bin.000001", 0}, {"mariadb-bin.000001", 0}, {}, {.publish_interval_ms = 0});
+  std::thread t1([&] { f1.run(); });
+  g.dribble("mariadb-bin.000001", one.substr(0, one.size() / 2), 1);
+  ASSERT_TRUE(wait_until([&] { return f1.snapshot()->position.offset > 4; }));
+  f1.request_stop();
+  t1.join();
+  ASSERT_FALSE(f1.error()) << *f1.error();
+  const auto mid = f1.snapshot();
+  EXPECT_LE(mid->position.offset, one.size() / 2);
+  EXPECT_EQ(mid->totals.total_bytes, mid->position.offset);  // [0, position) exactly
+
+  // Second run from that "checkpoint": the rest of the file, then a rotation.
+  LocalBinlogFeed feed2(g.dir / "mariadb-bin.index", 50);
+  Follower f2(feed2, mid->start, mid->position, mid->totals, {.publish_interval_ms = 0});
+  std::thread t2([&] { f2.run(); });
+  g.dribble("mariadb-bin.000001", one.substr(one.size() / 2), 2);
+  std::ofstream(g.dir / "mariadb-bin.000002", std::ios::binary);
+  std::ofstream(g.dir / "mariadb-bin.index", std::ios::app) << "./mariadb-bin.000002\n";
+  g.dribble("mariadb-bin.000002", two, 3);
+  const bool done = wait_until([&] {
+    auto s = f2.snapshot();
+    return s->position.file == "mariadb-bin.000002" && s->position.offset == two.size();
+  });
+  f2.request_stop();
+  t2.join();
+  ASSERT_TRUE(done) << f2.snapshot()->position.file << ":" << f2.snapshot()->position.offset;
+  const auto end = f2.snapshot();
+  EXPECT_EQ(end->files_finished, 1u);
+  EXPECT_EQ(end->totals.total_bytes, one.size() + two.size());
+  expect_same_tables(end->totals, report);
+  EXPECT_EQ(end->totals.other.statement, report.other.statement);
+  EXPECT_EQ(end->totals.other.overhead, report.other.overhead);
+  EXPECT_EQ(end->totals.other.magic, report.other.magic);
+}
+
+TEST(Follower, PurgedCheckpointFileMovesToTheNextOne) {
+  const std::string two = slurp(kFixtures / "mariadb-bin.000002");
+  GrowingDir g;
+  fs::remove(g.dir / "mariadb-bin.000001");
+  std::ofstream(g.dir / "mariadb-bin.index") << "./mariadb-bin.000002\n";
+  std::ofstream(g.dir / "mariadb-bin.000002", std::ios::binary) << two;
+  LocalBinlogFeed feed(g.dir / "mariadb-bin.index", 50);
+  Follower f(feed, {"mariadb-bin.000001", 4}, {"mariadb-bin.000001", 400}, {}, {.publish_interval_ms = 0});
+  std::thread t([&] { f.run(); });
+  const bool done = wait_until([&] { return f.snapshot()->position == Position{"mariadb-bin.000002", two.size()}; });
+  f.request_stop();
+  t.join();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(f.snapshot()->totals.total_bytes, two.size());
+}
+
+TEST(Follower, LastBoundaryIsATransactionEnd) {
+  const fs::path file = kFixtures / "mariadb-bin.000001";
+  const uint64_t size = fs::file_size(file);
+  EXPECT_EQ(last_boundary(file.string(), size), size);
+  const uint64_t mid = last_boundary(file.string(), size / 2);
+  EXPECT_LT(mid, size / 2);
+  EXPECT_GT(mid, 4u);
+  // Counting from there with the report's --start-position gives the rest of the file.
+  Attribution rest;
+  FileSource s(file.string());
+  ScanOptions opt;
+  opt.filter.start_position = mid;
+  EXPECT_NO_THROW(scan_binlog(s, rest, opt));
+}
+
+// A server that crashes mid-write leaves its file with a torn last event and no ROTATE; on restart
+// it starts the next file. The follower counts the torn bytes as torn (as the report does) and
+// goes on with the new file.
+TEST(Follower, CrashedServerTornFileThenRestartFile) {
+  const std::string one = slurp(kFixtures / "mariadb-bin.000001"), two = slurp(kFixtures / "mariadb-bin.000002");
+  GrowingDir g;
+  const std::string torn = one.substr(0, one.size() - 100);  // cuts into the last events
+  {
+    std::ofstream(g.dir / "torn.000001", std::ios::binary) << torn;
+    std::ofstream(g.dir / "torn.000002", std::ios::binary) << two;
+  }
+  const Attribution report = scan_files({g.dir / "torn.000001", g.dir / "torn.000002"});
+  ASSERT_GT(report.other.torn, 0u);
+  fs::remove(g.dir / "torn.000001");
+  fs::remove(g.dir / "torn.000002");
+
+  LocalBinlogFeed feed(g.dir / "mariadb-bin.index", 50);
+  Follower f(feed, {"mariadb-bin.000001", 0}, {"mariadb-bin.000001", 0}, {}, {.publish_interval_ms = 0});
+  std::thread t([&] { f.run(); });
+  g.dribble("mariadb-bin.000001", torn, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the "server" is down a while
+  EXPECT_EQ(f.snapshot()->files_finished, 0u);  // not finished until a newer file is listed
+  std::ofstream(g.dir / "mariadb-bin.000002", std::ios::binary);
+  std::ofstream(g.dir / "mariadb-bin.index", std::ios::app) << "./mariadb-bin.000002\n";
+  g.dribble("mariadb-bin.000002", two, 5);
+  const bool done = wait_until([&] { return f.snapshot()->position == Position{"mariadb-bin.000002", two.size()}; });
+  f.request_stop();
+  t.join();
+  ASSERT_TRUE(done);
+  const auto s = f.snapshot();
+  EXPECT_EQ(s->totals.other.torn, report.other.torn);
+  EXPECT_EQ(s->totals.total_bytes, torn.size() + two.size());
+  expect_same_tables(s->totals, report);
+}
+
+// RESET MASTER: the numbering starts again below the checkpoint's file; the follower continues
+// with the new first file instead of waiting for a number that will never come.
+TEST(Follower, NumberingThatGoesBackIsFollowed) {
+  const std::string two = slurp(kFixtures / "mariadb-bin.000002");
+  GrowingDir g;
+  std::ofstream(g.dir / "mariadb-bin.000001", std::ios::binary) << two;
+  LocalBinlogFeed feed(g.dir / "mariadb-bin.index", 20);
+  Follower f(feed, {"mariadb-bin.000057", 4}, {"mariadb-bin.000057", 400}, {}, {.publish_interval_ms = 0});
+  std::thread t([&] { f.run(); });
+  const bool done = wait_until([&] { return f.snapshot()->position == Position{"mariadb-bin.000001", two.size()}; });
+  f.request_stop();
+  t.join();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(f.snapshot()->totals.total_bytes, two.size());
+}
