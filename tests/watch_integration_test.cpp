@@ -502,7 +502,9 @@ TEST(WatchDaemon, NotifiesSystemdAndReloadsOnSighup) {
   ::unsetenv("NOTIFY_SOCKET");
   std::string got;
   const auto until = Clock::now() + std::chrono::seconds(5);
-  while (Clock::now() < until && (got.find("WATCHDOG=1") == std::string::npos || got.find("STATUS=") == std::string::npos)) {
+  // READY, STATUS and WATCHDOG come from different threads: wait for all three, in any order.
+  while (Clock::now() < until && (got.find("WATCHDOG=1") == std::string::npos || got.find("STATUS=") == std::string::npos ||
+                                  got.find("READY=1") == std::string::npos)) {
     char buf[512];
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n > 0) got.append(buf, static_cast<size_t>(n)).push_back('\n');
