@@ -8,4 +8,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build_dir="${1:-$root/build}"
 shift || true
 bash "$root/scripts/build.sh" "$build_dir" "$@"
-ctest --test-dir "$build_dir" --output-on-failure --timeout 900
+# BINWATCH_CTEST_ARGS: extra ctest arguments (the sanitizer run retries a failed test once).
+# shellcheck disable=SC2086
+ctest --test-dir "$build_dir" --output-on-failure --timeout 900 ${BINWATCH_CTEST_ARGS:-}

@@ -151,6 +151,16 @@ bool caught_up(const Http& http, MariadbServer& db, int ms = 15000) {
   }, ms);
 }
 
+// "name:size ..." of the server's binlog files, for failure messages.
+std::string list_files(MariadbServer& db) {
+  std::string out;
+  for (const auto& f : db.binlog_files()) {
+    std::error_code ec;
+    out += f.filename().string() + ":" + std::to_string(fs::file_size(f, ec)) + " ";
+  }
+  return out;
+}
+
 // Keeps a hard link (or copy) of every binlog file so that the report can still read purged ones.
 void keep_files(MariadbServer& db, const fs::path& keep) {
   fs::create_directories(keep);
@@ -202,7 +212,8 @@ TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
   for (int r = 1; r <= 3; ++r) workload(db, r);
   db.flush_binary_logs();  // rotation while following
   for (int r = 4; r <= 5; ++r) workload(db, r);
-  ASSERT_TRUE(caught_up(http, db)) << d->log();
+  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
+                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
 
   // kill -9 right after more writes (the daemon may be mid-transaction), write while it is
   // dead, rotate, then restart from the checkpoint.
@@ -212,7 +223,8 @@ TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
   db.flush_binary_logs();
   workload(db, 8);
   d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
-  ASSERT_TRUE(caught_up(http, db)) << d->log();
+  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
+                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
 
   // Purge everything but the active file while following; the kept links let the report read them.
   keep_files(db, scratch.path() / "keep");
@@ -227,14 +239,16 @@ TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
   workload(db, 9);
   db.flush_binary_logs();
   workload(db, 10);
-  ASSERT_TRUE(caught_up(http, db)) << d->log();
+  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
+                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
   keep_files(db, scratch.path() / "keep");
 
   // SIGTERM: a clean stop with a final checkpoint; the restarted daemon shows the same totals.
   const std::string before_stop = *http.get("/metrics");
   EXPECT_EQ(d->stop(SIGTERM), 0);
   d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
-  ASSERT_TRUE(caught_up(http, db)) << d->log();
+  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
+                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
   const std::string metrics = *http.get("/metrics");
   EXPECT_EQ(scrape(metrics, "binwatch_binlog_bytes_total"), scrape(before_stop, "binwatch_binlog_bytes_total"));
 
