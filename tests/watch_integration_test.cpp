@@ -189,6 +189,36 @@ void workload(MariadbServer& db, int round) {
   db.exec("INSERT INTO other.log (msg) VALUES ('round " + r + "')");
 }
 
+// The report of the range the daemon counted (from the start position in the start file to the
+// newest byte, over the kept links of every file) must equal /metrics table for table.
+void expect_metrics_equal_report(const std::string& metrics, const fs::path& keep, const std::string& start_file,
+                                 uint64_t start_offset, const std::string& daemon_log) {
+  std::vector<std::string> args{"report", "--format", "json", "--start-position", std::to_string(start_offset)};
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(keep)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files)
+    if (f.filename().string() >= start_file) args.push_back(f.string());
+  ASSERT_GE(args.size(), 8u) << "several files expected";
+  ScratchDir rep("binwatch-watch-report");
+  const auto report = binwatch::test::run_process(BINWATCH_EXE, args, rep.path());
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const json r = json::parse(report.out);
+  std::map<std::string, double> report_bytes, report_rows;
+  for (const auto& t : r["tables"]) {
+    report_bytes[t["schema"].get<std::string>() + "." + t["table"].get<std::string>()] = t["bytes"].get<double>();
+    report_rows[t["schema"].get<std::string>() + "." + t["table"].get<std::string>()] = t["rows"].get<double>();
+  }
+  const auto live_bytes = scrape(metrics, "binwatch_binlog_bytes_total");
+  EXPECT_EQ(live_bytes, report_bytes) << daemon_log;
+  EXPECT_EQ(scrape(metrics, "binwatch_binlog_rows_total"), report_rows);
+  EXPECT_EQ(live_bytes.size(), 4u);
+  for (const auto& [table, bytes] : live_bytes)
+    std::cout << "[ measured ] " << table << ": /metrics " << static_cast<uint64_t>(bytes) << " B, report "
+              << static_cast<uint64_t>(report_bytes[table]) << " B\n";
+  std::cout << "[ measured ] report over " << args.size() - 5 << " files from " << start_file << ":" << start_offset << "\n";
+}
+
 class WatchIntegration : public ::testing::Test {
  protected:
   void SetUp() override { BINWATCH_REQUIRE_MARIADB(); }
@@ -258,31 +288,7 @@ TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
   const std::string metrics = *http.get("/metrics");
   EXPECT_EQ(scrape(metrics, "binwatch_binlog_bytes_total"), scrape(before_stop, "binwatch_binlog_bytes_total"));
 
-  // The report of the same range: from the start position in the start file to the newest byte.
-  std::vector<std::string> args{"report", "--format", "json", "--start-position", std::to_string(start_offset)};
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(scratch.path() / "keep")) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files)
-    if (f.filename().string() >= start_file) args.push_back(f.string());
-  ASSERT_GE(args.size(), 8u) << "several files expected";
-  ScratchDir rep("binwatch-watch-report");
-  const auto report = binwatch::test::run_process(BINWATCH_EXE, args, rep.path());
-  ASSERT_EQ(report.exit_code, 0) << report.err;
-  const json r = json::parse(report.out);
-  std::map<std::string, double> report_bytes, report_rows;
-  for (const auto& t : r["tables"]) {
-    report_bytes[t["schema"].get<std::string>() + "." + t["table"].get<std::string>()] = t["bytes"].get<double>();
-    report_rows[t["schema"].get<std::string>() + "." + t["table"].get<std::string>()] = t["rows"].get<double>();
-  }
-  const auto live_bytes = scrape(metrics, "binwatch_binlog_bytes_total");
-  EXPECT_EQ(live_bytes, report_bytes) << d->log();
-  EXPECT_EQ(scrape(metrics, "binwatch_binlog_rows_total"), report_rows);
-  EXPECT_EQ(live_bytes.size(), 4u);
-  for (const auto& [table, bytes] : live_bytes)
-    std::cout << "[ measured ] " << table << ": /metrics " << static_cast<uint64_t>(bytes) << " B, report "
-              << static_cast<uint64_t>(report_bytes[table]) << " B\n";
-  std::cout << "[ measured ] report over " << args.size() - 5 << " files from " << start_file << ":" << start_offset << "\n";
+  expect_metrics_equal_report(metrics, scratch.path() / "keep", start_file, start_offset, d->log());
   EXPECT_NE(d->log().find("final checkpoint"), std::string::npos);
 
   // promtool on the real scrape, when Debian's prometheus package is installed.
@@ -293,6 +299,107 @@ TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
                                 (scratch.path() / "promtool.out").string() + " 2>&1").c_str());
     EXPECT_EQ(rc, 0) << binwatch::test::slurp_file(scratch.path() / "promtool.out");
   }
+  EXPECT_EQ(d->stop(SIGTERM), 0);
+}
+
+// The ids of the server's binlog dump threads (binwatch in replication mode is one).
+std::vector<std::string> dump_threads(MariadbServer& db) {
+  std::vector<std::string> ids;
+  for (const auto& row : db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'"))
+    if (!row.empty() && row[0]) ids.push_back(*row[0]);
+  return ids;
+}
+
+// source.mode = "replication": the same contract as the local follow, through a KILL of the dump
+// thread, rotation, purge, kill -9 and SIGTERM restarts. No binlog folder is configured, so lag and
+// newest come from SHOW BINARY LOGS on the control connection.
+TEST_F(WatchIntegration, ReplicationModeMetricsEqualTheReportThroughDumpKillPurgeAndRestarts) {
+  ScratchDir scratch("binwatch-watch-repl");
+  MariadbServer db;
+  db.exec("CREATE DATABASE app; CREATE DATABASE other;"
+          "CREATE TABLE app.posts (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(100), fat TEXT);"
+          "CREATE TABLE app.groups (id INT PRIMARY KEY, n INT, note VARCHAR(300));"
+          "CREATE TABLE app.users (id INT AUTO_INCREMENT PRIMARY KEY, login VARCHAR(40), seen DATETIME);"
+          "CREATE TABLE other.log (id INT AUTO_INCREMENT PRIMARY KEY, msg TEXT);"
+          "INSERT INTO app.groups (id, n) SELECT seq, 0 FROM app.seq_1_to_10");
+  workload(db, 0);  // before the daemon starts: not counted
+
+  const int port = free_port();
+  const fs::path config = scratch.path() / "binwatch.toml";
+  std::ofstream(config) << "[source]\nmode = \"replication\"\nserver_id = 4242\nheartbeat_ms = 300\n"
+                        << "reconnect_min_ms = 50\nreconnect_max_ms = 400\nstart = \"saved\"\n"
+                        << "[state]\ndir = \"" << (scratch.path() / "state").string() << "\"\ncheckpoint_interval_ms = 200\n"
+                        << "[http]\nlisten = \"127.0.0.1:" << port << "\"\n"
+                        << "[mysql]\nsocket = \"" << db.socket() << "\"\npoll_interval_ms = 300\ntimeout_s = 2\n";
+  Http http{port};
+  auto d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
+  ASSERT_TRUE(wait_for([&] { return http.status().has_value(); }, 10000)) << d->log();
+  const json started = *http.status();
+  EXPECT_EQ(started["source"]["mode"], "replication");
+  const std::string start_file = started["start"]["file"];
+  const uint64_t start_offset = started["start"]["offset"];
+  {
+    // The start is the server's end when the daemon started (SHOW MASTER STATUS).
+    const auto files = db.binlog_files();
+    EXPECT_EQ(start_file, files.back().filename().string());
+    EXPECT_EQ(start_offset, fs::file_size(files.back()));
+  }
+  auto context = [&] {
+    return d->log() + "\nserver files: " + list_files(db) +
+           "\nstatus: " + (http.status() ? http.status()->dump() : std::string("none"));
+  };
+
+  for (int r = 1; r <= 2; ++r) workload(db, r);
+  db.flush_binary_logs();
+  workload(db, 3);
+  ASSERT_TRUE(caught_up(http, db)) << context();
+  ASSERT_TRUE(wait_for([&] { return !dump_threads(db).empty(); }, 5000));
+
+  // KILL the dump thread mid-stream, write while the daemon reconnects.
+  for (const auto& id : dump_threads(db)) db.exec("KILL " + id);
+  workload(db, 4);
+  db.flush_binary_logs();
+  workload(db, 5);
+  ASSERT_TRUE(caught_up(http, db)) << context();
+  EXPECT_GE((*http.status())["source"]["reconnects"].get<uint64_t>(), 1u) << context();
+  EXPECT_NE(http.get("/metrics")->find("binwatch_replication_reconnects_total"), std::string::npos);
+
+  // kill -9, write and rotate while it is down, restart from the checkpoint.
+  workload(db, 6);
+  EXPECT_EQ(d->stop(SIGKILL), 128 + SIGKILL);
+  workload(db, 7);
+  db.flush_binary_logs();
+  workload(db, 8);
+  d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
+  ASSERT_TRUE(caught_up(http, db)) << context();
+
+  // Purge everything but the active file while streaming.
+  keep_files(db, scratch.path() / "keep");
+  const std::string active = db.binlog_files().back().filename().string();
+  const size_t listed = db.binlog_files().size();
+  EXPECT_TRUE(wait_for([&] {
+    db.exec("PURGE BINARY LOGS TO '" + active + "'");
+    return db.binlog_files().size() == 1;
+  }, 5000)) << "only purged down to " << db.binlog_files().size() << " of " << listed;
+  workload(db, 9);
+  db.flush_binary_logs();
+  workload(db, 10);
+  ASSERT_TRUE(caught_up(http, db)) << context();
+  keep_files(db, scratch.path() / "keep");
+  // Lag comes from the control connection's SHOW BINARY LOGS: zero once caught up.
+  EXPECT_TRUE(wait_for([&] {
+    auto st = http.status();
+    return st && st->contains("newest") && (*st)["lag_bytes"] == 0 && (*st)["newest"]["file"] == (*st)["position"]["file"];
+  }, 5000)) << context();
+
+  // SIGTERM: a clean stop, the restarted daemon shows the same totals.
+  const std::string before_stop = *http.get("/metrics");
+  EXPECT_EQ(d->stop(SIGTERM), 0);
+  d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
+  ASSERT_TRUE(caught_up(http, db)) << context();
+  const std::string metrics = *http.get("/metrics");
+  EXPECT_EQ(scrape(metrics, "binwatch_binlog_bytes_total"), scrape(before_stop, "binwatch_binlog_bytes_total"));
+  expect_metrics_equal_report(metrics, scratch.path() / "keep", start_file, start_offset, d->log());
   EXPECT_EQ(d->stop(SIGTERM), 0);
 }
 

@@ -82,7 +82,7 @@ top_tables = 3
 TEST(WatchConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\nstrat = \"end\"\n"),
             "binwatch.toml:3: source.strat: unknown key (allowed here: mode, binlog_index, binlog_dir, start, "
-            "poll_interval_ms)");
+            "poll_interval_ms, server_id, heartbeat_ms, reconnect_min_ms, reconnect_max_ms)");
   EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\nstart = \"beginning\"\n"),
             "binwatch.toml:3: source.start: must be \"end\" or \"saved\" (got \"beginning\")");
   EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\n[http]\nlisten = \"localhost\"\n"),
@@ -94,6 +94,30 @@ TEST(WatchConfig, ErrorsNameFileLineAndKey) {
   EXPECT_NE(error_of("[source\n").find("binwatch.toml:1:"), std::string::npos);
   EXPECT_NE(error_of("[mysql]\ndsn = \"mysql://u:secret@h/db\"\n[source]\nbinlog_dir=\"/x\"\n").find("password"),
             std::string::npos);
+}
+
+TEST(WatchConfig, ReplicationModeNeedsAServerIdAndAConnection) {
+  const auto c = parse_watch_config(
+      "[source]\nmode = \"replication\"\nserver_id = 77\nheartbeat_ms = 250\nreconnect_min_ms = 20\n"
+      "reconnect_max_ms = 900\n[mysql]\nsocket = \"/run/mysqld/mysqld.sock\"\n",
+      "x.toml");
+  EXPECT_EQ(c.mode, SourceMode::Replication);
+  EXPECT_EQ(c.server_id, 77u);
+  EXPECT_EQ(c.heartbeat_ms, 250u);
+  EXPECT_EQ(c.reconnect_min_ms, 20u);
+  EXPECT_EQ(c.reconnect_max_ms, 900u);
+  EXPECT_TRUE(c.binlog_dir.empty());  // no local folder needed
+  EXPECT_EQ(error_of("[source]\nmode = \"replication\"\n[mysql]\nsocket = \"/s\"\n"),
+            "binwatch.toml:1: source.server_id: mode \"replication\" needs server_id (non-zero, unique among the "
+            "server's replicas)");
+  EXPECT_EQ(error_of("[source]\nmode = \"replication\"\nserver_id = 0\n[mysql]\nsocket = \"/s\"\n"),
+            "binwatch.toml:3: source.server_id: must be between 1 and 4294967295 (got 0)");
+  EXPECT_EQ(error_of("[source]\nmode = \"replication\"\nserver_id = 5\n"),
+            "binwatch.toml:1: source.mode: \"replication\" connects through [mysql]: set mysql.socket, mysql.dsn or "
+            "mysql.defaults_file");
+  EXPECT_EQ(error_of("[source]\nmode = \"replication\"\nserver_id = 5\nreconnect_min_ms = 500\nreconnect_max_ms = 100\n"
+                     "[mysql]\nsocket = \"/s\"\n"),
+            "binwatch.toml:4: source.reconnect_min_ms: must not exceed reconnect_max_ms");
 }
 
 TEST(WatchConfig, DescribesChanges) {

@@ -155,7 +155,12 @@ Subcommand add_check_config_command(CLI::App& app) {
                         << ", " << c.mounts.size() << " mount override(s)"
                         << (c.has_mysql() ? ", control plane SQL on" : ", no SQL connection") << ")\n";
               if (c.mode == watch::SourceMode::Replication)
-                std::cout << "note: source.mode = \"replication\" is not available in this build yet\n";
+                std::cout << "replication: server_id " << c.server_id << ", heartbeat " << c.heartbeat_ms
+                          << " ms, reconnect back-off " << c.reconnect_min_ms << ".." << c.reconnect_max_ms << " ms"
+                          << (c.binlog_index.empty() && c.binlog_dir.empty()
+                                  ? "; no local binlog folder: lag from SHOW BINARY LOGS, no expiry projection"
+                                  : "")
+                          << "\n";
               return 0;
             } catch (const std::exception& e) {
               std::cerr << e.what() << "\n";

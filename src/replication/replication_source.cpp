@@ -11,6 +11,7 @@
 //   10      n     binlog file name, no terminator
 #include "binwatch/replication/replication_source.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -269,6 +270,10 @@ bool ReplicationSource::pump(const std::function<bool()>& done) {
         ++m_stats.reconnects;
       }
     }
+    if (m_opt.on_wait && !has_pending()) {
+      pollfd pfd{static_cast<int>(mysql_get_socket(m_conn->handle())), POLLIN, 0};
+      if (::poll(&pfd, 1, 0) == 0) m_opt.on_wait();
+    }
     const std::byte* data = nullptr;
     size_t size = 0;
     const Packet kind = read_packet(data, size);
@@ -355,8 +360,11 @@ void ReplicationSource::handle_event(const std::byte* data, size_t size) {
     // read, sent or skipped): after a GTID start on an idle server, that is where events start.
     if (h.type == kHeartbeatEvent && m_header_done && !m_start_position && h.log_pos >= m_skip_end)
       place_start(h.log_pos);
-    std::lock_guard lock(m_mutex);
-    ++m_stats.heartbeats;
+    {
+      std::lock_guard lock(m_mutex);
+      ++m_stats.heartbeats;
+    }
+    if (m_opt.on_wait) m_opt.on_wait();
     return;
   }
   const bool artificial = (h.flags & binlog::kFlagArtificial) != 0;

@@ -160,9 +160,11 @@ void LocalBinlogFeed::wait() {
   if (m_stop.load()) throw StopRequested{};
 }
 
-std::vector<BinlogFileInfo> LocalBinlogFeed::files() {
+std::vector<BinlogFileInfo> LocalBinlogFeed::files() { return binlog_files_of(m_index); }
+
+std::vector<BinlogFileInfo> binlog_files_of(const fs::path& index) {
   std::vector<BinlogFileInfo> out;
-  for (const auto& path : read_binlog_index(m_index)) {
+  for (const auto& path : read_binlog_index(index)) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
     out.push_back({base_name(path), path, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});

@@ -33,6 +33,7 @@
 #include "binwatch/watch/mounts.h"
 #include "binwatch/watch/projection.h"
 #include "binwatch/watch/rate_tracker.h"
+#include "binwatch/watch/replication_feed.h"
 
 namespace binwatch::watch {
 
@@ -65,6 +66,7 @@ struct ServerObservation {
   Clock::time_point at{};
   std::map<std::string, std::string> variables;  // lower-case names
   std::vector<OpenTransaction> open;
+  std::vector<BinlogFileInfo> binlogs;  // SHOW BINARY LOGS (replication mode): name and size only
 };
 
 // The SQL poller lives in a shared_ptr so that a thread stuck in a server that does not answer
@@ -72,6 +74,7 @@ struct ServerObservation {
 struct SqlPoller {
   mysql::ConnectionOptions options;
   std::atomic<uint32_t> interval_ms{5000};
+  bool list_binlogs = false;  // replication mode without a local index: lag and newest from here
   std::atomic<bool> stop{false};
   std::atomic<bool> done{false};
   std::mutex mutex;
@@ -124,6 +127,12 @@ struct SqlPoller {
           t.rows_modified = row.size() > 0 && row[0] ? std::stoull(*row[0]) : 0;
           t.query = row.size() > 1 && row[1] ? *row[1] : "";
           o->open.push_back(std::move(t));
+        }
+        if (list_binlogs) {
+          for (const auto& row : conn->query("SHOW BINARY LOGS").rows) {
+            if (row.size() < 2 || !row[0] || !row[1]) continue;
+            o->binlogs.push_back({*row[0], "", std::stoull(*row[1]), 0});
+          }
         }
         o->connected = true;
         o->variables = vars;
@@ -237,7 +246,11 @@ class Daemon {
   std::mutex m_cfg_mutex;
   std::shared_ptr<const WatchConfig> m_cfg;
 
-  std::unique_ptr<LocalBinlogFeed> m_feed;
+  std::unique_ptr<BinlogFeed> m_feed;
+  LocalBinlogFeed* m_local = nullptr;        // mode "local"
+  ReplicationBinlogFeed* m_repl = nullptr;   // mode "replication"
+  fs::path m_index;  // the server's index file when this host can read it (always in mode "local")
+  std::vector<BinlogFileInfo> binlog_files(const ServerObservation* server);
   std::unique_ptr<Follower> m_follower;
   std::shared_ptr<SqlPoller> m_sql;
   fs::path m_checkpoint_file;
@@ -257,6 +270,12 @@ class Daemon {
   std::shared_ptr<const ControlState> m_control = std::make_shared<ControlState>();
   std::atomic<uint64_t> m_checkpoint_errors{0};
 };
+
+std::vector<BinlogFileInfo> Daemon::binlog_files(const ServerObservation* server) {
+  if (!m_index.empty()) return binlog_files_of(m_index);
+  if (m_repl && server && server->connected) m_repl->set_server_files(server->binlogs);
+  return m_repl ? m_repl->server_files() : std::vector<BinlogFileInfo>{};
+}
 
 bool Daemon::write_checkpoint(const FollowerState& s) {
   std::lock_guard lock(m_ckpt_mutex);
@@ -317,7 +336,7 @@ void Daemon::sampler_loop() {
       state->server_error = server->error;
       state->server_age = std::chrono::duration<double>(Clock::now() - server->at).count();
     }
-    auto files = m_feed->files();
+    auto files = binlog_files(server.get());
     if (!files.empty()) state->newest = Position{files.back().name, files.back().size};
     {
       // Bytes the follower has still to read: the rest of its file and every newer file.
@@ -339,8 +358,9 @@ void Daemon::sampler_loop() {
     if (Clock::now() >= next_partition_sample) {
       next_partition_sample = Clock::now() + std::chrono::milliseconds(cfg->sample_interval_ms);
       // Paths the server writes to: the binlog folder always; the rest from server variables.
-      std::vector<RolePath> paths{{"binlog", m_feed->index_path().parent_path().string()}};
-      std::vector<std::optional<uint64_t>> reserves{std::nullopt};
+      std::vector<RolePath> paths;
+      if (!m_index.empty()) paths.push_back({"binlog", m_index.parent_path().string()});
+      std::vector<std::optional<uint64_t>> reserves(paths.size());
       if (server) {
         auto var = [&](const char* k) {
           auto it = server->variables.find(k);
@@ -401,7 +421,7 @@ void Daemon::sampler_loop() {
           in.binlog_growth_short = rates.total(short_w).bytes_per_s;
           in.binlog_growth_long = rates.total(long_w).bytes_per_s;
           in.pending_burst_bytes = pending;
-          if (expire) {
+          if (expire && !m_index.empty()) {
             // Every file but the one being written expires at mtime + expiry (the server purges
             // at rotation; the projection takes the due time as the moment the bytes are freed).
             const int64_t unow = unix_now();
@@ -453,6 +473,10 @@ void Daemon::reload() {
     next.binlog_index = cur->binlog_index;
     next.binlog_dir = cur->binlog_dir;
     next.poll_interval_ms = cur->poll_interval_ms;
+    next.server_id = cur->server_id;
+    next.heartbeat_ms = cur->heartbeat_ms;
+    next.reconnect_min_ms = cur->reconnect_min_ms;
+    next.reconnect_max_ms = cur->reconnect_max_ms;
     next.state_dir = cur->state_dir;
     next.listen_host = cur->listen_host;
     next.listen_port = cur->listen_port;
@@ -541,6 +565,15 @@ std::string Daemon::metrics() {
   for (const auto& m : ctl->mounts) w.sample("binwatch_partition_expiring_bytes", {{"mount", m.target.mount}}, static_cast<double>(m.expiring_bytes));
   w.family("binwatch_pending_burst_bytes", "gauge", "Binlog bytes open write transactions will write at commit (estimate)");
   w.sample("binwatch_pending_burst_bytes", static_cast<double>(ctl->pending_burst_bytes));
+  if (m_repl) {
+    const auto st = m_repl->stats();
+    w.family("binwatch_replication_connects_total", "counter", "Binlog dump connections started (source.mode = replication)");
+    w.sample("binwatch_replication_connects_total", static_cast<double>(st.connects));
+    w.family("binwatch_replication_reconnects_total", "counter", "Binlog dump connections re-established after a loss");
+    w.sample("binwatch_replication_reconnects_total", static_cast<double>(st.reconnects));
+    w.family("binwatch_replication_heartbeats_total", "counter", "Heartbeat events received from the server");
+    w.sample("binwatch_replication_heartbeats_total", static_cast<double>(st.heartbeats));
+  }
   w.family("binwatch_server_up", "gauge", "1 when the control-plane SQL connection answered its last poll");
   w.sample("binwatch_server_up", ctl->server_connected ? 1 : 0);
   w.family("binwatch_server_observation_age_seconds", "gauge", "Age of the last control-plane SQL observation (-1: none)");
@@ -564,9 +597,18 @@ std::string Daemon::status_json() {
   const auto ctl = control();
   const auto cfg = config();
   json j;
-  j["source"] = {{"mode", cfg->mode == SourceMode::Local ? "local" : "replication"},
-                 {"index", m_feed->index_path().string()},
-                 {"inotify", m_feed->using_inotify()}};
+  if (m_local) {
+    j["source"] = {{"mode", "local"}, {"index", m_local->index_path().string()}, {"inotify", m_local->using_inotify()}};
+  } else {
+    const auto st = m_repl->stats();
+    j["source"] = {{"mode", "replication"},
+                   {"endpoint", m_repl->endpoint()},
+                   {"server_id", cfg->server_id},
+                   {"index", m_index.empty() ? json(nullptr) : json(m_index.string())},
+                   {"connects", st.connects},
+                   {"reconnects", st.reconnects},
+                   {"heartbeats", st.heartbeats}};
+  }
   j["start"] = {{"file", snap->start.file}, {"offset", snap->start.offset}};
   j["position"] = {{"file", snap->position.file}, {"offset", snap->position.offset}};
   if (ctl->newest) j["newest"] = {{"file", ctl->newest->file}, {"offset", ctl->newest->offset}};
@@ -635,17 +677,34 @@ std::string Daemon::status_json() {
 
 int Daemon::run() {
   const auto cfg = config();
-  if (cfg->mode == SourceMode::Replication) {
-    throw ConfigError(cfg->origin +
-                      ": source.mode = \"replication\" is not available yet in this build (the replication "
-                      "stream source is being written); use mode = \"local\" on the database host");
-  }
-  const fs::path index = !cfg->binlog_index.empty() ? fs::path(cfg->binlog_index) : find_binlog_index(cfg->binlog_dir);
+  const bool replication = cfg->mode == SourceMode::Replication;
+  if (!cfg->binlog_index.empty()) m_index = cfg->binlog_index;
+  else if (!cfg->binlog_dir.empty()) m_index = find_binlog_index(cfg->binlog_dir);
+  mysql::ConnectionOptions connection;
+  if (!cfg->dsn.empty()) mysql::apply_dsn(cfg->dsn, connection);
+  connection.socket = cfg->socket;
+  connection.defaults_file = cfg->defaults_file;
+  connection.connect_timeout_s = cfg->mysql_timeout_s;
+  connection.read_timeout_s = cfg->mysql_timeout_s;
   std::error_code ec;
   fs::create_directories(cfg->state_dir, ec);
   if (ec) throw std::runtime_error(cfg->state_dir + ": cannot create the state folder: " + ec.message());
   m_checkpoint_file = checkpoint_path(cfg->state_dir);
-  m_feed = std::make_unique<LocalBinlogFeed>(index, cfg->poll_interval_ms);
+  if (replication) {
+    ReplicationFeedOptions ro;
+    ro.connection = connection;
+    ro.server_id = cfg->server_id;
+    ro.heartbeat = std::chrono::milliseconds(cfg->heartbeat_ms);
+    ro.backoff_min = std::chrono::milliseconds(cfg->reconnect_min_ms);
+    ro.backoff_max = std::chrono::milliseconds(cfg->reconnect_max_ms);
+    auto feed = std::make_unique<ReplicationBinlogFeed>(ro);
+    m_repl = feed.get();
+    m_feed = std::move(feed);
+  } else {
+    auto feed = std::make_unique<LocalBinlogFeed>(m_index, cfg->poll_interval_ms);
+    m_local = feed.get();
+    m_feed = std::move(feed);
+  }
 
   Position start, resume;
   Attribution base;
@@ -659,12 +718,16 @@ int Daemon::run() {
     m_saved_at.store(saved->saved_at);
     spdlog::info("resuming at the checkpoint {}:{} (counting since {}:{})", resume.file, resume.offset, start.file,
                  start.offset);
+  } else if (replication) {
+    // SHOW MASTER STATUS is always at a transaction boundary (groups are written whole).
+    spdlog::info("asking the server for the end of its binlog (SHOW MASTER STATUS)");
+    start = resume = m_repl->server_end();
+    spdlog::info("starting at the end of the binlog: {}:{}", start.file, start.offset);
   } else {
     auto newest = m_feed->newest();
-    if (!newest) throw std::runtime_error(index.string() + ": the binlog index lists no readable binlog file");
-    const std::string path = (index.parent_path() / newest->file).string();
-    std::string full = path;
-    for (const auto& f : m_feed->files())
+    if (!newest) throw std::runtime_error(m_index.string() + ": the binlog index lists no readable binlog file");
+    std::string full = (m_index.parent_path() / newest->file).string();
+    for (const auto& f : m_local->files())
       if (f.name == newest->file) full = f.path;
     const uint64_t at = last_boundary(full, newest->offset);
     start = resume = Position{newest->file, at};
@@ -702,11 +765,8 @@ int Daemon::run() {
 
   if (cfg->has_mysql()) {
     m_sql = std::make_shared<SqlPoller>();
-    if (!cfg->dsn.empty()) mysql::apply_dsn(cfg->dsn, m_sql->options);
-    m_sql->options.socket = cfg->socket;
-    m_sql->options.defaults_file = cfg->defaults_file;
-    m_sql->options.connect_timeout_s = cfg->mysql_timeout_s;
-    m_sql->options.read_timeout_s = cfg->mysql_timeout_s;
+    m_sql->options = connection;
+    m_sql->list_binlogs = replication && m_index.empty();
     m_sql->interval_ms.store(cfg->mysql_poll_interval_ms);
   }
 

@@ -106,7 +106,8 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
   cfg.origin = c.origin;
 
   if (const auto* s = section(c, root, "source")) {
-    only_keys(c, *s, "source.", {"mode", "binlog_index", "binlog_dir", "start", "poll_interval_ms"});
+    only_keys(c, *s, "source.", {"mode", "binlog_index", "binlog_dir", "start", "poll_interval_ms", "server_id",
+                                 "heartbeat_ms", "reconnect_min_ms", "reconnect_max_ms"});
     if (auto m = text(c, s, "source.", "mode")) {
       if (*m == "local") cfg.mode = SourceMode::Local;
       else if (*m == "replication") cfg.mode = SourceMode::Replication;
@@ -120,6 +121,15 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
       else c.fail(s->get("start"), "source.start", "must be \"end\" or \"saved\" (got \"" + *st + "\")");
     }
     if (auto v = integer<uint32_t>(c, s, "source.", "poll_interval_ms", 10, 60000)) cfg.poll_interval_ms = *v;
+    if (auto v = integer<uint32_t>(c, s, "source.", "server_id", 1, UINT32_MAX)) cfg.server_id = *v;
+    if (auto v = integer<uint32_t>(c, s, "source.", "heartbeat_ms", 100, 600000)) cfg.heartbeat_ms = *v;
+    if (auto v = integer<uint32_t>(c, s, "source.", "reconnect_min_ms", 10, 600000)) cfg.reconnect_min_ms = *v;
+    if (auto v = integer<uint32_t>(c, s, "source.", "reconnect_max_ms", 10, 3600000)) cfg.reconnect_max_ms = *v;
+    if (cfg.reconnect_min_ms > cfg.reconnect_max_ms)
+      c.fail(s->get("reconnect_min_ms"), "source.reconnect_min_ms", "must not exceed reconnect_max_ms");
+    if (cfg.mode == SourceMode::Replication && cfg.server_id == 0)
+      c.fail(s, "source.server_id",
+             "mode \"replication\" needs server_id (non-zero, unique among the server's replicas)");
   }
   if (cfg.mode == SourceMode::Local && cfg.binlog_index.empty() && cfg.binlog_dir.empty()) {
     c.fail(root.get("source"), "source",
@@ -153,6 +163,10 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
     if (auto v = integer<uint32_t>(c, s, "mysql.", "poll_interval_ms", 100, 600000)) cfg.mysql_poll_interval_ms = *v;
     if (auto v = integer<uint32_t>(c, s, "mysql.", "timeout_s", 1, 600)) cfg.mysql_timeout_s = *v;
   }
+
+  if (cfg.mode == SourceMode::Replication && !cfg.has_mysql())
+    c.fail(root.get("source"), "source.mode",
+           "\"replication\" connects through [mysql]: set mysql.socket, mysql.dsn or mysql.defaults_file");
 
   if (const auto* s = section(c, root, "partitions")) {
     only_keys(c, *s, "partitions.",
@@ -223,6 +237,10 @@ std::vector<std::string> describe_changes(const WatchConfig& a, const WatchConfi
   cmp("source.binlog_dir", a.binlog_dir, b.binlog_dir, true);
   cmp("source.start", a.start == StartAt::End ? "end" : "saved", b.start == StartAt::End ? "end" : "saved", false);
   cmp("source.poll_interval_ms", a.poll_interval_ms, b.poll_interval_ms, true);
+  cmp("source.server_id", a.server_id, b.server_id, true);
+  cmp("source.heartbeat_ms", a.heartbeat_ms, b.heartbeat_ms, true);
+  cmp("source.reconnect_min_ms", a.reconnect_min_ms, b.reconnect_min_ms, true);
+  cmp("source.reconnect_max_ms", a.reconnect_max_ms, b.reconnect_max_ms, true);
   cmp("state.dir", a.state_dir, b.state_dir, true);
   cmp("state.checkpoint_interval_ms", a.checkpoint_interval_ms, b.checkpoint_interval_ms, false);
   cmp("http.listen", a.listen_host + ":" + std::to_string(a.listen_port),

@@ -124,6 +124,11 @@ struct ReplicationOptions {
   std::chrono::milliseconds backoff_max{30000};
   unsigned max_attempts = 0;   // consecutive failed connection attempts before giving up; 0 = never
   std::function<bool()> stop;  // optional: polled at every packet (heartbeats) and during back-off
+  // Optional, called on the reading thread when the source is about to wait for the next packet
+  // with nothing left to hand out (the socket has no byte ready; Connector/C's read-ahead cache
+  // may still hold one, so a call can be early) and after every heartbeat. A consumer publishes
+  // its state then; it must not block and may be called often (rate-limit it).
+  std::function<void()> on_wait;
 };
 
 // The delay before reconnect attempt `attempt` (0 for the first retry): "full jitter" between

@@ -80,6 +80,8 @@ std::optional<uint64_t> binlog_sequence(const std::string& name);
 // Reads a binlog index (one path per line, relative to the index's folder) into full paths.
 // Missing file: empty list.
 std::vector<std::string> read_binlog_index(const std::filesystem::path& index);
+// The files an index lists, oldest first, with sizes and mtimes (missing files left out).
+std::vector<BinlogFileInfo> binlog_files_of(const std::filesystem::path& index);
 // The index file of a binlog folder: the only *.index there (throws naming the folder when none
 // or several are found).
 std::filesystem::path find_binlog_index(const std::filesystem::path& dir);

@@ -35,6 +35,11 @@ struct WatchConfig {
   std::string binlog_dir;
   StartAt start = StartAt::Saved;  // saved: the checkpoint when there is one, else the end
   uint32_t poll_interval_ms = 250;  // fallback when inotify is unavailable; also the re-check
+  // mode = "replication": binwatch connects as a replica through the [mysql] connection.
+  uint32_t server_id = 0;             // required there; unique among the server's replicas
+  uint32_t heartbeat_ms = 1000;       // master_heartbeat_period; 3 periods of silence = reconnect
+  uint32_t reconnect_min_ms = 100;    // back-off with full jitter between these bounds
+  uint32_t reconnect_max_ms = 30000;
 
   // [state]
   std::string state_dir = "/var/lib/binwatch";
