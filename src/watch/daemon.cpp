@@ -26,6 +26,8 @@
 
 #include "binwatch/binlog/event_type.h"
 #include "binwatch/mysql/connection.h"
+#include "binwatch/policy/duration.h"
+#include "binwatch/watch/alert_engine.h"
 #include "binwatch/watch/binlog_feed.h"
 #include "binwatch/watch/checkpoint.h"
 #include "binwatch/watch/follower.h"
@@ -53,6 +55,11 @@ void notify(const std::string& text) {
 
 double seconds_since(Clock::time_point origin) {
   return std::chrono::duration<double>(Clock::now() - origin).count();
+}
+
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 int64_t unix_now() {
@@ -252,6 +259,9 @@ class Daemon {
   fs::path m_index;  // the server's index file when this host can read it (always in mode "local")
   std::vector<BinlogFileInfo> binlog_files(const ServerObservation* server);
   std::unique_ptr<Follower> m_follower;
+  std::unique_ptr<AlertEngine> m_alerts;
+  std::string m_token;  // bearer token of the mutating alert endpoints (empty: they answer 403)
+  void add_alert_routes(httplib::Server& http);
   std::shared_ptr<SqlPoller> m_sql;
   fs::path m_checkpoint_file;
   Clock::time_point m_started = Clock::now();
@@ -314,6 +324,7 @@ void Daemon::sampler_loop() {
   Clock::time_point next_partition_sample = Clock::now();
   uint64_t last_progress = 0;
   Clock::time_point last_progress_at = Clock::now();
+  Clock::time_point next_alert_eval = Clock::now();
   while (!m_stop.load()) {
     const auto cfg = config();
     const double now = seconds_since(m_started);
@@ -445,6 +456,11 @@ void Daemon::sampler_loop() {
     {
       std::lock_guard lock(m_control_mutex);
       m_control = std::move(state);
+    }
+
+    if (m_alerts && Clock::now() >= next_alert_eval) {
+      next_alert_eval = Clock::now() + std::chrono::milliseconds(cfg->alerts.interval_ms);
+      m_alerts->evaluate(metrics(), unix_now_ms());
     }
 
     // Watchdog: ping only while the data plane shows progress (bytes read or a wake while idle).
@@ -579,6 +595,7 @@ std::string Daemon::metrics() {
   w.family("binwatch_server_observation_age_seconds", "gauge", "Age of the last control-plane SQL observation (-1: none)");
   w.sample("binwatch_server_observation_age_seconds", ctl->server_age);
   const ProcessStats p = process_stats();
+  if (m_alerts) m_alerts->write_metrics(w);
   w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds");
   w.sample("process_cpu_seconds_total", p.cpu_seconds);
   w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
@@ -675,6 +692,56 @@ std::string Daemon::status_json() {
   return j.dump(2) + "\n";
 }
 
+void Daemon::add_alert_routes(httplib::Server& http) {
+  http.Get("/api/v1/alerts", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(m_alerts->alerts_json(unix_now_ms()).dump(2) + "\n", "application/json");
+  });
+  auto mutate = [this](const httplib::Request& req, httplib::Response& res, bool is_ack) {
+    auto answer = [&](int status, const json& body) {
+      res.status = status;
+      res.set_content(body.dump(2) + "\n", "application/json");
+    };
+    if (m_token.empty())
+      return answer(403, {{"error", "acknowledgements over HTTP are off: set alerts.token_file"}});
+    if (!bearer_matches(req.get_header_value("Authorization"), m_token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return answer(401, {{"error", "missing or wrong bearer token (Authorization: Bearer <alerts.token_file>)"}});
+    }
+    const std::string id = req.matches[1];
+    json body = json::object();
+    if (!req.body.empty()) {
+      body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object())
+        return answer(400, {{"error", "the body must be a JSON object like {\"ttl\": \"30m\", \"reason\": \"...\", \"by\": \"...\"}"}});
+    }
+    auto text_field = [&](const char* k, std::string& out) {
+      if (!body.contains(k)) return true;
+      if (!body[k].is_string()) return false;
+      out = body[k].get<std::string>();
+      return true;
+    };
+    std::string by, reason, ttl_text;
+    if (!text_field("by", by) || !text_field("reason", reason) || !text_field("ttl", ttl_text))
+      return answer(400, {{"error", "by, reason and ttl must be strings"}});
+    AlertEngine::Answer a;
+    if (is_ack) {
+      std::optional<int64_t> ttl;
+      if (!ttl_text.empty()) {
+        ttl = policy::parse_duration_ms(ttl_text);
+        if (!ttl) return answer(400, {{"error", "ttl: not a duration (e.g. \"30m\", \"2h\"): " + ttl_text}});
+      }
+      a = m_alerts->ack(id, ttl, by, reason, unix_now_ms());
+    } else {
+      a = m_alerts->unack(id, by, unix_now_ms());
+    }
+    answer(a.status, a.body);
+  };
+  http.Post(R"(/api/v1/alerts/([^/]+)/ack)",
+            [mutate](const httplib::Request& req, httplib::Response& res) { mutate(req, res, true); });
+  http.Post(R"(/api/v1/alerts/([^/]+)/unack)",
+            [mutate](const httplib::Request& req, httplib::Response& res) { mutate(req, res, false); });
+}
+
 int Daemon::run() {
   const auto cfg = config();
   const bool replication = cfg->mode == SourceMode::Replication;
@@ -748,8 +815,14 @@ int Daemon::run() {
     res.set_content(status_json(), "application/json");
   });
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("binwatch watch: /metrics, /api/v1/status\n", "text/plain");
+    res.set_content("binwatch watch: /metrics, /api/v1/status, /api/v1/alerts\n", "text/plain");
   });
+  if (cfg->alerts.enabled) {
+    const std::string generator = "http://" + cfg->listen_host + ":" + std::to_string(cfg->listen_port) + "/api/v1/alerts";
+    m_alerts = std::make_unique<AlertEngine>(cfg->alerts, cfg->state_dir, generator);
+    if (!cfg->alerts.token_file.empty()) m_token = read_token_file(cfg->alerts.token_file);
+    add_alert_routes(http);
+  }
   if (!http.bind_to_port(cfg->listen_host, cfg->listen_port)) {
     throw std::runtime_error("http.listen: cannot listen on " + cfg->listen_host + ":" + std::to_string(cfg->listen_port));
   }
@@ -770,6 +843,7 @@ int Daemon::run() {
     m_sql->interval_ms.store(cfg->mysql_poll_interval_ms);
   }
 
+  if (m_alerts) m_alerts->start();
   std::thread follower([this] { m_follower->run(); });
   std::thread checkpointer([this] { checkpoint_loop(); });
   std::thread sampler([this] { sampler_loop(); });
@@ -812,6 +886,7 @@ int Daemon::run() {
                  last->totals.total_bytes);
   http.stop();
   http_thread.join();
+  if (m_alerts) m_alerts->stop();
   if (m_sql) {
     m_sql->stop.store(true);
     m_sql->cv.notify_all();

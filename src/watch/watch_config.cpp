@@ -101,7 +101,7 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
     throw ConfigError(c.origin + ":" + std::to_string(r.line) + ":" + std::to_string(r.column) + ": " +
                       std::string(e.description()));
   }
-  only_keys(c, root, "", {"source", "state", "http", "mysql", "partitions", "rates"});
+  only_keys(c, root, "", {"source", "state", "http", "mysql", "partitions", "rates", "alerts"});
   WatchConfig cfg;
   cfg.origin = c.origin;
 
@@ -197,6 +197,23 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
     }
   }
 
+  if (const auto* s = section(c, root, "alerts")) {
+    only_keys(c, *s, "alerts.", {"enabled", "policy", "token_file", "interval_ms", "receiver"});
+    if (const toml::node* e = s->get("enabled")) {
+      auto b = e->value_exact<bool>();
+      if (!b) c.fail(e, "alerts.enabled", "must be true or false");
+      cfg.alerts.enabled = *b;
+    }
+    cfg.alerts.policy_file = text(c, s, "alerts.", "policy").value_or("");
+    cfg.alerts.token_file = text(c, s, "alerts.", "token_file").value_or("");
+    if (auto v = integer<uint32_t>(c, s, "alerts.", "interval_ms", 100, 600000)) cfg.alerts.interval_ms = *v;
+    if (const toml::node* r = s->get("receiver")) {
+      const toml::array* a = r->as_array();
+      if (!a) c.fail(r, "alerts.receiver", "must be an array of tables ([[alerts.receiver]])");
+      cfg.alerts.receivers = alerts::parse_receivers(*a, c.origin);
+    }
+  }
+
   if (const auto* s = section(c, root, "rates")) {
     only_keys(c, *s, "rates.", {"windows_s", "top_tables"});
     if (const toml::node* w = s->get("windows_s")) {
@@ -269,6 +286,10 @@ std::vector<std::string> describe_changes(const WatchConfig& a, const WatchConfi
   };
   cmp("rates.windows_s", windows(a), windows(b), false);
   cmp("rates.top_tables", a.top_tables, b.top_tables, false);
+  cmp("alerts.enabled", a.alerts.enabled, b.alerts.enabled, true);
+  cmp("alerts.policy", a.alerts.policy_file, b.alerts.policy_file, true);
+  cmp("alerts.token_file", a.alerts.token_file, b.alerts.token_file, true);
+  cmp("alerts.receiver", a.alerts.receivers.size(), b.alerts.receivers.size(), true);
   return out;
 }
 

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "binwatch/alerts/receiver_config.h"
+
 namespace binwatch::watch {
 
 // A configuration error located in its file ("binwatch.toml:12: source.start: must be ...").
@@ -24,6 +26,15 @@ struct MountOverride {
   std::string path;                     // a folder on the mount (the mount point is found)
   std::string role;                     // "binlog", "datadir", "tmpdir", "relaylog" or free text
   std::optional<uint64_t> reserve_bytes;  // this mount's reserve instead of the default
+};
+
+// [alerts]: the alert policy, the token for the mutating HTTP endpoints, and the receivers.
+struct AlertsSettings {
+  bool enabled = true;
+  std::string policy_file;  // empty: the policy compiled in (policies/alerts.toml)
+  std::string token_file;   // bearer token for POST /api/v1/alerts/{id}/ack|unack; empty: those refuse (403)
+  uint32_t interval_ms = 1000;  // evaluation period
+  std::vector<alerts::ReceiverConfig> receivers;  // [[alerts.receiver]]; a "log" receiver always exists
 };
 
 struct WatchConfig {
@@ -61,6 +72,8 @@ struct WatchConfig {
   uint32_t long_window_s = 900;
   std::optional<uint64_t> expire_seconds;  // overrides the server's binlog_expire_logs_seconds
   std::vector<MountOverride> mounts;
+
+  AlertsSettings alerts;
 
   // [rates]
   std::vector<uint32_t> windows_s = {60, 300, 900, 3600};
