@@ -77,7 +77,8 @@ SendResult post_json(const std::string& url, const std::string& body, uint32_t t
   SendResult r;
   try {
     httplib::Client client(origin);
-    if (!client.is_valid()) return {SendOutcome::Permanent, "unusable URL " + url, std::nullopt};
+    // The URL is not quoted: webhook URLs often carry a token.
+    if (!client.is_valid()) return {SendOutcome::Permanent, "unusable URL (scheme, host or port)", std::nullopt};
     const auto timeout = std::chrono::milliseconds(timeout_ms);
     client.set_connection_timeout(timeout);
     client.set_read_timeout(timeout);
