@@ -24,6 +24,7 @@ PKGS=(
   libcpp-httplib-dev                # binwatch watch: the /metrics and /api/v1/status HTTP API, binwatch status
   libsystemd-dev                    # binwatch watch: sd_notify (Type=notify READY/STATUS/WATCHDOG)
   prometheus                        # tests: promtool check rules/metrics on docs/prometheus and a live scrape
+  prometheus-alertmanager           # tests: alert delivery against a real Alertmanager 0.25 on loopback
 )
 LIST=()
 for p in "${PKGS[@]}"; do LIST+=("$p"); done

@@ -35,6 +35,7 @@
 #include <thread>
 
 #include "support/binwatch_process.h"
+#include "support/loopback.h"
 #include "binwatch/watch/binlog_feed.h"
 #include "support/mariadb_server.h"
 
@@ -46,17 +47,7 @@ using binwatch::test::MariadbServer;
 using binwatch::test::ScratchDir;
 using Clock = std::chrono::steady_clock;
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using binwatch::test::free_port;
 
 // A running `binwatch watch`, stderr kept in a file (shown when a check fails).
 class Daemon {

@@ -1,14 +1,11 @@
 #include "binwatch/watch/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "binwatch/atomic_file.h"
 
 namespace binwatch::watch {
 
@@ -76,15 +73,6 @@ Attribution from_json(const json& j) {
   return a;
 }
 
-void fsync_path(const fs::path& p, int flags) {
-  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(p.string() + ": cannot open for fsync: " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error(p.string() + ": fsync failed: " + std::strerror(err));
-}
-
 }  // namespace
 
 std::string attribution_to_json(const Attribution& a) { return to_json(a).dump(); }
@@ -121,30 +109,7 @@ void save_checkpoint(const fs::path& file, const Checkpoint& c) {
                   {"position", {{"file", c.position.file}, {"offset", c.position.offset}}},
                   {"saved_at", c.saved_at},
                   {"totals", to_json(c.totals)}};
-  const std::string text = j.dump();
-  const fs::path tmp = file.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) throw std::runtime_error(tmp.string() + ": cannot write the checkpoint: " + std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw std::runtime_error(tmp.string() + ": write failed: " + std::strerror(err));
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw std::runtime_error(tmp.string() + ": fsync failed: " + std::strerror(err));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), file.c_str()) != 0)
-    throw std::runtime_error(file.string() + ": rename failed: " + std::strerror(errno));
-  fsync_path(file.parent_path().empty() ? fs::path(".") : file.parent_path(), O_RDONLY | O_DIRECTORY);
+  write_file_atomically(file, j.dump());
 }
 
 }  // namespace binwatch::watch
