@@ -29,7 +29,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -783,3 +785,217 @@ TEST_F(WatchIntegration, ProjectionOnASmallTmpfs) {
 }
 
 }  // namespace
+
+// A local webhook receiver: records every POSTed body (one notification each; no digests at the
+// rate limits the test configures).
+class HookReceiver {
+ public:
+  HookReceiver() : m_port(free_port()) {
+    m_server.Post(R"(/(\w+))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(m_mutex);
+      json j = json::parse(req.body, nullptr, false);
+      if (!j.is_discarded()) {
+        j["_path"] = req.matches[1].str();
+        m_received.push_back(std::move(j));
+      }
+      res.status = 202;
+    });
+    if (!m_server.bind_to_port("127.0.0.1", m_port)) throw std::runtime_error("cannot bind the webhook receiver");
+    m_thread = std::thread([this] { m_server.listen_after_bind(); });
+  }
+  ~HookReceiver() {
+    m_server.stop();
+    m_thread.join();
+  }
+  [[nodiscard]] int port() const { return m_port; }
+  // Messages to `path` matching kind/subject/severity (empty: any).
+  std::vector<json> find(const std::string& path, const std::string& kind, const std::string& subject,
+                         const std::string& severity) const {
+    std::lock_guard lock(m_mutex);
+    std::vector<json> out;
+    for (const auto& j : m_received)
+      if (j.value("_path", "") == path && (kind.empty() || j.value("kind", "") == kind) &&
+          (subject.empty() || j.value("subject", "") == subject) &&
+          (severity.empty() || j.value("severity", "") == severity))
+        out.push_back(j);
+    return out;
+  }
+  [[nodiscard]] std::string dump() const {
+    std::lock_guard lock(m_mutex);
+    std::string s;
+    for (const auto& j : m_received)
+      s += j.value("_path", "") + " " + j.value("kind", "") + " " + j.value("subject", "") + " " +
+           j.value("severity", "") + " tier " + std::to_string(j.value("tier", 0)) + "\n";
+    return s;
+  }
+
+ private:
+  int m_port;
+  httplib::Server m_server;
+  std::thread m_thread;
+  mutable std::mutex m_mutex;
+  std::vector<json> m_received;
+};
+
+// SoundCloud's missed page: an acknowledged disk alert on one partition must not silence another
+// partition, a worse severity, or outlive its expiry. Two tmpfs mounts: A (a data folder) and B
+// (the binlog). Real daemon, real server filling B, a local webhook receiver.
+TEST_F(WatchIntegration, AcknowledgedAlertOnOneMountNeverSilencesAnother) {
+  ScratchDir scratch("binwatch-alerts");
+  const fs::path a = scratch.path() / "a", b = scratch.path() / "b";
+  fs::create_directories(a);
+  fs::create_directories(b);
+  if (::mount("tmpfs", a.c_str(), "tmpfs", 0, "size=64m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  struct Unmount {
+    std::vector<fs::path> p;
+    ~Unmount() {
+      for (const auto& x : p) ::umount2(x.c_str(), MNT_DETACH);
+    }
+  } unmount{{a}};
+  ASSERT_EQ(::mount("tmpfs", b.c_str(), "tmpfs", 0, "size=64m"), 0) << std::strerror(errno);
+  unmount.p.push_back(b);
+
+  MariadbServer::Options o;
+  o.binlog_dir = b / "binlog";
+  o.max_binlog_size = 8 << 20;
+  MariadbServer db(o);
+  db.exec("CREATE DATABASE app; CREATE TABLE app.fill (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)");
+
+  HookReceiver hooks;
+  const fs::path policy = scratch.path() / "alerts.toml";
+  std::ofstream(policy) << "[ack]\ndefault_ttl = \"30m\"\nmax_ttl = \"1h\"\n"
+                           "[[ladder]]\nname = \"default\"\nrepeat = \"0s\"\n"
+                           "  [[ladder.tier]]\n  after = \"0s\"\n  receivers = [\"hook\"]\n"
+                           "  [[ladder.tier]]\n  after = \"1h\"\n  receivers = [\"hook2\"]\n"
+                           "[[rule]]\nname = \"partition-free\"\nkind = \"threshold\"\n"
+                           "metric = \"binwatch_partition_avail_bytes\"\n"
+                           "subjects = [\"" << a.string() << "\", \"" << b.string() << "\"]\n"
+                           "summary = \"{subject}: {value} bytes free ({band})\"\n"
+                           "  [[rule.band]]\n  severity = \"warning\"\n  below = " << (42 << 20) << "\n"
+                           "  [[rule.band]]\n  severity = \"critical\"\n  below = " << (20 << 20) << "\n";
+  const fs::path token_file = scratch.path() / "token";
+  const std::string token = "t0k3n-for-the-alert-api-0123456789";
+  std::ofstream(token_file) << token << "\n";
+  fs::permissions(token_file, fs::perms::owner_read | fs::perms::owner_write);
+
+  const int port = free_port();
+  const fs::path config = scratch.path() / "binwatch.toml";
+  std::ostringstream extra;
+  extra << "[partitions]\nsample_interval_ms = 300\n[[partitions.mount]]\npath = \"" << a.string()
+        << "\"\nrole = \"data\"\n"
+        << "[alerts]\npolicy = \"" << policy.string() << "\"\ntoken_file = \"" << token_file.string()
+        << "\"\ninterval_ms = 300\n";
+  for (const char* name : {"hook", "hook2"})
+    extra << "[[alerts.receiver]]\nname = \"" << name << "\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:"
+          << hooks.port() << "/" << name << "\"\nrate_limit = 100\ntimeout_ms = 2000\n";
+  std::ofstream(config) << config_text(db.binlog_dir(), scratch.path() / "state", port, db.socket(), extra.str());
+  Http http{port};
+  auto d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
+  ASSERT_TRUE(wait_for([&] { return http.status().has_value(); }, 10000)) << d->log();
+  auto context = [&] { return d->log() + "\nreceived:\n" + hooks.dump(); };
+  auto post = [&](const std::string& path, const std::string& body, const std::string& auth) {
+    httplib::Client c("127.0.0.1", port);
+    httplib::Headers h;
+    if (!auth.empty()) h.emplace("Authorization", auth);
+    return c.Post(path.c_str(), h, body, "application/json");
+  };
+  auto fill = [](const fs::path& file, size_t mib) {
+    std::ofstream out(file, std::ios::binary | std::ios::app);
+    const std::string chunk(1 << 20, 'f');
+    for (size_t i = 0; i < mib; ++i) out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  };
+
+  // 1. A fills past the warning line: A's warning pages.
+  fill(a / "unrelated.dat", 26);
+  ASSERT_TRUE(wait_for([&] { return !hooks.find("hook", "trigger", a.string(), "warning").empty(); }, 10000)) << context();
+  const std::string a_warning = hooks.find("hook", "trigger", a.string(), "warning").front()["alert_id"];
+
+  // The mutating endpoints: no token, a wrong token, a malformed body change nothing.
+  auto r = post("/api/v1/alerts/" + a_warning + "/ack", R"({"reason":"x","by":"y"})", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401) << r->body;
+  r = post("/api/v1/alerts/" + a_warning + "/ack", R"({"reason":"x","by":"y"})", "Bearer wrong-token-wrong-token-00");
+  EXPECT_EQ(r->status, 401) << r->body;
+  r = post("/api/v1/alerts/" + a_warning + "/ack", "{not json", "Bearer " + token);
+  EXPECT_EQ(r->status, 400) << r->body;
+  r = post("/api/v1/alerts/0000000000ff/ack", R"({"reason":"x","by":"y"})", "Bearer " + token);
+  EXPECT_EQ(r->status, 404) << r->body;
+  r = post("/api/v1/alerts/" + a_warning + "/ack", R"({"ttl":"3h","reason":"x","by":"y"})", "Bearer " + token);
+  EXPECT_EQ(r->status, 422) << r->body;  // over the policy's max_ttl: refused, not shortened
+  {
+    const json alerts = json::parse(*http.get("/api/v1/alerts"));
+    for (const auto& al : alerts["alerts"])
+      if (al["id"] == a_warning) {
+        EXPECT_EQ(al["state"], "firing");
+      }
+  }
+
+  // 2. Acknowledge A's warning ("unrelated partition fill"), then kill -9 and restart: kept.
+  r = post("/api/v1/alerts/" + a_warning + "/ack", R"({"ttl":"30m","reason":"unrelated cleanup","by":"dba"})",
+           "Bearer " + token);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(d->stop(SIGKILL), 128 + SIGKILL);
+  d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
+  ASSERT_TRUE(wait_for([&] { return http.get("/api/v1/alerts").has_value(); }, 10000)) << context();
+  {
+    const json alerts = json::parse(*http.get("/api/v1/alerts"));
+    bool found = false;
+    for (const auto& al : alerts["alerts"])
+      if (al["id"] == a_warning) {
+        found = true;
+        EXPECT_EQ(al["state"], "acknowledged");
+        EXPECT_EQ(al["ack"]["by"], "dba");
+      }
+    EXPECT_TRUE(found) << alerts.dump();
+    EXPECT_NE(http.get("/metrics")->find("binwatch_alerts{rule=\"partition-free\",subject=\"" + a.string() +
+                                         "\",severity=\"warning\",state=\"acknowledged\"} 1"),
+              std::string::npos);
+  }
+
+  // 3. The binlog mount B fills: B pages at once, whatever A's acknowledgement says.
+  for (int i = 0; i < 14; ++i)
+    db.exec("INSERT INTO app.fill (v) SELECT REPEAT('x', 20000) FROM app.seq_1_to_100");
+  ASSERT_TRUE(wait_for([&] { return !hooks.find("hook", "trigger", b.string(), "warning").empty(); }, 10000)) << context();
+
+  // 4. A worsens to critical: pages despite the acknowledged warning.
+  fill(a / "unrelated.dat", 20);
+  ASSERT_TRUE(wait_for([&] { return !hooks.find("hook", "trigger", a.string(), "critical").empty(); }, 10000)) << context();
+  EXPECT_EQ(hooks.find("hook2", "", a.string(), "").size(), 0u) << context();
+  const std::string a_critical = hooks.find("hook", "trigger", a.string(), "critical").front()["alert_id"];
+  EXPECT_NE(a_critical, a_warning);
+
+  // 5. A short acknowledgement of A's critical expires while A is still full: it pages again and
+  //    climbs to the next tier (hook2), which a fresh alert would reach only after an hour.
+  //    (Through the CLI, as an operator would.)
+  ScratchDir cwd("binwatch-alerts-cli");
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  const auto acked = binwatch::test::run_process(
+      BINWATCH_EXE, {"ack", a_critical, "--ttl", "2s", "--reason", "looking", "--by", "dba", "--url", url,
+                     "--token-file", token_file.string()}, cwd.path());
+  ASSERT_EQ(acked.exit_code, 0) << acked.err;
+  EXPECT_NE(acked.out.find(a_critical + ": acknowledged"), std::string::npos) << acked.out;
+  const auto listed = binwatch::test::run_process(BINWATCH_EXE, {"alerts", "--url", url}, cwd.path());
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("acknowledged by dba: unrelated cleanup"), std::string::npos) << listed.out;
+  const auto refused = binwatch::test::run_process(
+      BINWATCH_EXE, {"ack", "0000000000ff", "--reason", "x", "--url", url, "--token-file", token_file.string()},
+      cwd.path());
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("HTTP 404"), std::string::npos) << refused.err;
+  ASSERT_TRUE(wait_for([&] { return !hooks.find("hook2", "", a.string(), "critical").empty(); }, 10000)) << context();
+  EXPECT_GE(hooks.find("hook2", "", a.string(), "critical").front().value("tier", 0u), 1u);
+
+  // 6. A is cleaned up: everyone paged about it hears that it resolved.
+  fs::remove(a / "unrelated.dat");
+  EXPECT_TRUE(wait_for([&] {
+    return !hooks.find("hook", "resolve", a.string(), "critical").empty() &&
+           !hooks.find("hook2", "resolve", a.string(), "critical").empty();
+  }, 10000)) << context();
+  // No page about A's warning after its acknowledgement except the resolve.
+  for (const auto& m : hooks.find("hook", "trigger", a.string(), "warning")) EXPECT_EQ(m["alert_id"], a_warning);
+  EXPECT_EQ(hooks.find("hook", "trigger", a.string(), "warning").size(), 1u) << context();
+  std::cout << "[ measured ] webhook messages:\n" << hooks.dump();
+  EXPECT_EQ(d->stop(SIGTERM), 0);
+}

@@ -22,5 +22,8 @@ Subcommand add_preflight_command(CLI::App& app);
 Subcommand add_watch_command(CLI::App& app);
 Subcommand add_status_command(CLI::App& app);
 Subcommand add_check_config_command(CLI::App& app);
+Subcommand add_alerts_command(CLI::App& app);
+Subcommand add_ack_command(CLI::App& app);
+Subcommand add_unack_command(CLI::App& app);
 
 }  // namespace binwatch::cli

@@ -169,7 +169,7 @@ AlertEngine::AlertEngine(const AlertsSettings& settings, const fs::path& state_d
     }
     spdlog::info("alerts: {} alert(s) restored from {}", m_state.alerts.size(), m_state_file.string());
   }
-  m_outbox = std::make_unique<alerts::Outbox>(state_dir / "outbox.journal", std::move(notifiers));
+  m_outbox = std::make_unique<alerts::Outbox>(alerts::outbox_path(state_dir), std::move(notifiers));
   for (const auto& w : m_outbox->warnings()) spdlog::warn("alerts: {}", w);
 }
 
