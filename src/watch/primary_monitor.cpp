@@ -94,9 +94,11 @@ void PrimaryMonitor::write_heartbeat(mysql::Connection& conn, PrimaryObservation
   }
   const double now = unix_time_now();
   const std::string ts = replica::format_heartbeat_ts(now, m_options.heartbeat.utc);
-  conn.exec("INSERT INTO " + quoted_table(m_options.heartbeat.table) +
-            " (ts, server_id, file, position) VALUES (" + conn.quote(ts) + ", @@server_id, " + file + ", " +
-            position + ") ON DUPLICATE KEY UPDATE ts = VALUES(ts), file = VALUES(file), position = VALUES(position)");
+  // MariaDB 10.11 checks SELECT on the columns of the ON DUPLICATE KEY UPDATE list (literals or
+  // VALUES() alike): the account needs SELECT, INSERT and UPDATE on the table.
+  conn.exec("INSERT INTO " + quoted_table(m_options.heartbeat.table) + " (ts, server_id, file, position) VALUES (" +
+            conn.quote(ts) + ", @@server_id, " + file + ", " + position +
+            ") ON DUPLICATE KEY UPDATE ts = VALUES(ts), file = VALUES(file), position = VALUES(position)");
   ++o.heartbeat_writes;
   o.heartbeat_error.clear();
   o.heartbeat_ts = ts;

@@ -10,7 +10,8 @@
 //   ts varchar(26) NOT NULL, server_id int unsigned NOT NULL PRIMARY KEY,
 //   file varchar(255), position bigint unsigned,            -- SHOW MASTER STATUS
 //   relay_master_log_file varchar(255), exec_master_log_pos bigint unsigned  -- SHOW SLAVE STATUS
-// written as INSERT ... ON DUPLICATE KEY UPDATE (grants: INSERT, UPDATE on the table), ts as
+// written as INSERT ... ON DUPLICATE KEY UPDATE (grants: SELECT, INSERT, UPDATE on the table:
+// MariaDB checks SELECT on the columns the update list sets), ts as
 // pt-heartbeat writes it ("YYYY-MM-DDTHH:MM:SS.ffffff", UTC with heartbeat.utc).
 #include <atomic>
 #include <cstdint>
