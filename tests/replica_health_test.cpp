@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -155,6 +156,12 @@ TEST_F(ReplicaHealth, SqlThreadStoppedLagRisesAndRecovers) {
   EXPECT_GT(rep["heartbeat"]["writes"].get<int>(), 0);
   EXPECT_EQ(replica_status()["registered_with_primary"], true) << rep.dump();
 
+  ScratchDir cli("binwatch-replicas-cli");
+  const auto healthy = binwatch::test::run_process(
+      BINWATCH_EXE, {"replicas", "--url", "http://127.0.0.1:" + std::to_string(port)}, cli.path());
+  EXPECT_EQ(healthy.exit_code, 0) << healthy.out << healthy.err;
+  EXPECT_NE(healthy.out.find("replica r1"), std::string::npos) << healthy.out;
+
   replica->exec("STOP SLAVE SQL_THREAD");
   const auto stopped_at = Clock::now();
   std::atomic<bool> writing{true};
@@ -177,6 +184,13 @@ TEST_F(ReplicaHealth, SqlThreadStoppedLagRisesAndRecovers) {
   // Seconds_Behind_Master is NULL with the SQL thread stopped: no sample rather than a stale one.
   EXPECT_TRUE(std::isnan(metric(metrics, "binwatch_replica_lag_seconds", "{replica=\"r1\",source=\"seconds_behind\"}")));
   EXPECT_EQ(metric(metrics, "binwatch_replica_up", "{replica=\"r1\"}"), 1);
+  // promtool on the scrape with every replication family, when Debian's prometheus is installed.
+  if (fs::exists("/usr/bin/promtool")) {
+    std::ofstream(scratch.path() / "scrape.txt") << metrics;
+    const int rc = std::system(("/usr/bin/promtool check metrics < " + (scratch.path() / "scrape.txt").string() +
+                                " > " + (scratch.path() / "promtool.out").string() + " 2>&1").c_str());
+    EXPECT_EQ(rc, 0) << read_text(scratch.path() / "promtool.out");
+  }
   const json during = replica_status();
   EXPECT_EQ(during["sql"]["state"], "stopped");
   EXPECT_GT(during["relay_log_space"].get<double>(), 0);
@@ -224,6 +238,17 @@ TEST_F(ReplicaHealth, PurgedBinlogGives1236Explained) {
   const std::string metrics = http.get("/metrics").value_or("");
   EXPECT_EQ(metric(metrics, "binwatch_replica_last_error_number", "{replica=\"r1\",thread=\"io\"}"), 1236) << metrics;
   EXPECT_EQ(metric(metrics, "binwatch_replica_running", "{replica=\"r1\",thread=\"io\"}"), 0);
+  // `binwatch replicas` says the same to a person, and fails.
+  ScratchDir cli("binwatch-replicas-cli");
+  const auto shown = binwatch::test::run_process(
+      BINWATCH_EXE, {"replicas", "--url", "http://127.0.0.1:" + std::to_string(port)}, cli.path());
+  EXPECT_EQ(shown.exit_code, 1) << shown.out << shown.err;
+  EXPECT_NE(shown.out.find("error 1236"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("meaning: the replica asked for a binlog position"), std::string::npos) << shown.out;
+  const auto as_json = binwatch::test::run_process(
+      BINWATCH_EXE, {"replicas", "--json", "--url", "http://127.0.0.1:" + std::to_string(port)}, cli.path());
+  EXPECT_EQ(as_json.exit_code, 1);
+  EXPECT_FALSE(json::parse(as_json.out)["healthy"].get<bool>());
   std::cout << "[ measured ] 1236 in status " << seen_s << " s after START SLAVE: " << r["io"]["last_error"] << "\n";
 }
 

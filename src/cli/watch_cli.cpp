@@ -276,6 +276,14 @@ Subcommand add_check_config_command(CLI::App& app) {
                                   ? "; no local binlog folder: lag from SHOW BINARY LOGS, no expiry projection"
                                   : "")
                           << "\n";
+              if (!c.replicas.empty() || c.heartbeat.enabled())
+                std::cout << "replication health: " << c.replicas.size() << " replica(s)"
+                          << (c.heartbeat.enabled() ? ", heartbeat " + c.heartbeat.table +
+                                                          (c.heartbeat.write ? " (written every " +
+                                                                                   std::to_string(c.heartbeat.interval_ms) + " ms)"
+                                                                             : " (read only)")
+                                                    : std::string(", no heartbeat"))
+                          << "\n";
               return 0;
             } catch (const std::exception& e) {
               std::cerr << e.what() << "\n";

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "binwatch/binlog_scanner.h"
+#include "binwatch/watch/control_loop.h"
 
 namespace binwatch::watch {
 
@@ -122,8 +123,7 @@ class Follower::Observer : public ScanObserver {
     f.cause = integrity_cause(IntegrityKind::Torn) + " (the file is still the active one; this event has stayed "
               "incomplete for " + std::to_string(waited) + " s)";
     f.detail = "the last " + std::to_string(f.bytes) + " bytes of the file are an incomplete event";
-    f.detected_at = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+    f.detected_at = unix_seconds_now();
     m_f.record({std::move(f)});
   }
 

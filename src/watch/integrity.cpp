@@ -4,15 +4,9 @@
 #include <chrono>
 #include <utility>
 
+#include "binwatch/watch/control_loop.h"
+
 namespace binwatch::watch {
-
-namespace {
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::string_view integrity_kind_name(IntegrityKind kind) {
   switch (kind) {
@@ -61,7 +55,7 @@ void IntegrityTracker::raise(IntegrityKind kind, uint64_t offset, uint64_t bytes
   f.last_good = std::min(m_last_good, offset);
   f.cause = integrity_cause(kind, damage);
   f.detail = std::move(detail);
-  f.detected_at = unix_now();
+  f.detected_at = unix_seconds_now();
   m_new.push_back(std::move(f));
 }
 

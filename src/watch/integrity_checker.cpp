@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "binwatch/binlog_scanner.h"
+#include "binwatch/watch/control_loop.h"
 
 namespace binwatch::watch {
 
@@ -18,9 +19,6 @@ namespace {
 
 constexpr int64_t kSettleSeconds = 2;
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // Reads no faster than a byte rate (sleeping between reads) and gives up at stop.
 class ThrottledSource : public ByteSource {
@@ -146,7 +144,7 @@ void IntegrityChecker::check_once() {
     f.served = plan.served;
     auto old = before.find(name);
     // A file still being copied or written: look again once it has settled.
-    if (!f.limit && unix_now() - f.mtime < kSettleSeconds) {
+    if (!f.limit && unix_seconds_now() - f.mtime < kSettleSeconds) {
       if (old != before.end()) state->files.push_back(std::move(old->second));
       continue;
     }
@@ -186,10 +184,10 @@ void IntegrityChecker::check_once() {
       f.error = e.what();
       if (old == before.end() || old->second.error != f.error) spdlog::warn("integrity checker: {}", f.error);
     }
-    f.checked_at = unix_now();
+    f.checked_at = unix_seconds_now();
     state->files.push_back(std::move(f));
   }
-  state->last_pass = unix_now();
+  state->last_pass = unix_seconds_now();
   std::lock_guard lock(m_mutex);
   m_state = std::move(state);
 }
