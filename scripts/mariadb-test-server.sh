@@ -4,13 +4,15 @@
 #   mariadb-test-server.sh start  --dir DIR [--port N] [--checksum CRC32|NONE]
 #                                 [--row-image FULL|MINIMAL|NOBLOB] [--row-metadata NO_LOG|MINIMAL|FULL]
 #                                 [--compress ON|OFF] [--max-binlog-size BYTES] [--binlog-dir DIR]
+#                                 [--server-id N]
 #                                 [--extra 'key=value' ...] [--timeout SECONDS] [--owner-pid PID]
 #   mariadb-test-server.sh stop   --dir DIR [--keep] [--kill] [--timeout SECONDS]
 #   mariadb-test-server.sh status --dir DIR
 #
 # start: `mariadb-install-db --no-defaults` into DIR/data, then `mariadbd --no-defaults` in its own
 #   session with ROW binlogs in DIR/binlog (or --binlog-dir, made if missing) and the requested
-#   variant (defaults: CRC32, FULL, NO_LOG, OFF, 1 GiB files); waits until it answers a ping and
+#   variant (defaults: CRC32, FULL, NO_LOG, OFF, 1 GiB files, server id 1: give a replica another
+#   one); waits until it answers a ping and
 #   writes DIR/env (SOCKET= PORT= DATADIR= BINLOG_DIR= PID= LOG= VERSION= ...) for `source DIR/env`.
 #   Connect as root with no password, over SOCKET from any OS user, or to 127.0.0.1:PORT.
 #   Port 0 or no --port picks a free port (retried if another process takes it first).
@@ -151,7 +153,7 @@ case "$cmd" in
 esac
 
 dir="" port=0 port_given=0 checksum=CRC32 row_image=FULL row_metadata=NO_LOG compress=OFF
-max_binlog_size="" binlog_dir="" keep=0 kill_now=0 timeout=60 owner_pid="" watched_pid=""
+max_binlog_size="" binlog_dir="" server_id=1 keep=0 kill_now=0 timeout=60 owner_pid="" watched_pid=""
 extras=()
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || die "option $1 needs a value"; }
 while [[ $# -gt 0 ]]; do
@@ -164,6 +166,7 @@ while [[ $# -gt 0 ]]; do
     --compress) need_arg "$@"; compress="${2^^}"; shift 2 ;;
     --max-binlog-size) need_arg "$@"; max_binlog_size="$2"; shift 2 ;;
     --binlog-dir) need_arg "$@"; binlog_dir="$2"; shift 2 ;;
+    --server-id) need_arg "$@"; server_id="$2"; shift 2 ;;
     --extra) need_arg "$@"; extras+=("$2"); shift 2 ;;
     --keep) keep=1; shift ;;
     --kill) kill_now=1; shift ;;
@@ -181,6 +184,7 @@ dir="$(realpath -m -- "$dir")"
 [[ "$port" =~ ^[0-9]{1,5}$ && "$port" -le 65535 ]] || die "--port must be 0..65535, got '$port'"
 [[ "$port" -ne 0 ]] || port_given=0
 [[ "$timeout" =~ ^[0-9]{1,6}$ && "$timeout" -gt 0 ]] || die "--timeout must be a positive number of seconds"
+[[ "$server_id" =~ ^[0-9]{1,9}$ && "$server_id" -gt 0 ]] || die "--server-id must be 1..999999999, got '$server_id'"
 case "$checksum" in
   CRC32 | NONE) ;;
   *) die "--checksum must be CRC32 or NONE, got '$checksum'" ;;
@@ -223,7 +227,7 @@ binlog_dir="$(realpath -m -- "${binlog_dir:-$dir/binlog}")"
 
 # The settings a running server must have for `start` to be a no-op.
 settings="checksum=$checksum row_image=$row_image row_metadata=$row_metadata compress=$compress"
-settings+=" max_binlog_size=${max_binlog_size:-default} binlog_dir=$binlog_dir extra=${extras[*]:-}"
+settings+=" max_binlog_size=${max_binlog_size:-default} binlog_dir=$binlog_dir server_id=$server_id extra=${extras[*]:-}"
 [[ "$port_given" -eq 0 ]] || settings+=" port=$port"
 
 # ---------------------------------------------------------------------------------------- stop
@@ -361,7 +365,7 @@ launch() {  # launch PORT: starts mariadbd detached; sets server_pid
     --log-error="$errlog"
     --tmpdir="$dir/tmp"
     --skip-name-resolve
-    --server-id=1
+    --server-id="$server_id"
     --log-bin="$binlog_dir/$kBinlogBase"
     --log-bin-index="$binlog_dir/$kBinlogBase.index"
     --binlog-format=ROW

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   commands.push_back(binwatch::cli::add_preflight_command(app));
   commands.push_back(binwatch::cli::add_watch_command(app));
   commands.push_back(binwatch::cli::add_status_command(app));
+  commands.push_back(binwatch::cli::add_replicas_command(app));
   commands.push_back(binwatch::cli::add_check_config_command(app));
   commands.push_back(binwatch::cli::add_alerts_command(app));
   commands.push_back(binwatch::cli::add_ack_command(app));

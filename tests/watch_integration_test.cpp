@@ -40,6 +40,7 @@
 #include "support/loopback.h"
 #include "binwatch/watch/binlog_feed.h"
 #include "support/mariadb_server.h"
+#include "support/watch_daemon.h"
 
 namespace {
 
@@ -47,69 +48,11 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using binwatch::test::MariadbServer;
 using binwatch::test::ScratchDir;
-using Clock = std::chrono::steady_clock;
-
 using binwatch::test::free_port;
-
-// A running `binwatch watch`, stderr kept in a file (shown when a check fails).
-class Daemon {
- public:
-  Daemon(const fs::path& config, const fs::path& log) : m_log(log) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    std::vector<std::string> args{BINWATCH_EXE, "watch", "--config", config.string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&m_pid, BINWATCH_EXE, &fa, nullptr, argv.data(), environ) != 0) m_pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Daemon() { stop(SIGKILL); }
-  int stop(int sig) {
-    if (m_pid <= 0) return -1;
-    ::kill(m_pid, sig);
-    int status = 0;
-    ::waitpid(m_pid, &status, 0);
-    m_pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  [[nodiscard]] std::string log() const { return binwatch::test::slurp_file(m_log); }
-  [[nodiscard]] pid_t pid() const { return m_pid; }
-
- private:
-  pid_t m_pid = -1;
-  fs::path m_log;
-};
-
-struct Http {
-  int port;
-  std::optional<std::string> get(const std::string& path, int timeout_s = 2) const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_connection_timeout(timeout_s);
-    c.set_read_timeout(timeout_s);
-    auto r = c.Get(path.c_str());
-    if (!r || r->status != 200) return std::nullopt;
-    return r->body;
-  }
-  std::optional<json> status() const {
-    auto b = get("/api/v1/status");
-    if (!b) return std::nullopt;
-    return json::parse(*b);
-  }
-};
-
-template <typename F>
-bool wait_for(F f, int ms) {
-  const auto until = Clock::now() + std::chrono::milliseconds(ms);
-  while (Clock::now() < until) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return f();
-}
+using binwatch::test::Http;
+using binwatch::test::wait_for;
+using Daemon = binwatch::test::WatchDaemon;
+using Clock = std::chrono::steady_clock;
 
 // binwatch_binlog_bytes_total / rows_total per "schema.table".
 std::map<std::string, double> scrape(const std::string& metrics, const std::string& name) {

@@ -36,12 +36,23 @@ struct TableStats {
   void merge(const TableStats& other);
 };
 
+// What an error says about the bytes on disk (the sidecar's integrity findings). `None`: the
+// event is whole and its checksum holds (or there is none), the decoder could not read it.
+enum class Damage : uint8_t {
+  None,
+  Checksum,  // an event whose CRC32 does not match; its length leads to a valid event
+  CutShort,  // an event ends before its header says: a valid event starts inside it
+  Garbage,   // no event header can be read here (size under 19, ...)
+};
+
 // A located problem in the input, reported in errors[].
 struct ScanError {
   std::string file;
   uint64_t offset = 0;
   binlog::ErrorKind kind = binlog::ErrorKind::Malformed;
   std::string detail;
+  Damage damage = Damage::None;
+  uint64_t bytes = 0;  // damaged bytes from `offset` (counted as corrupt); 0 when Damage::None
 };
 
 struct OtherBytes {

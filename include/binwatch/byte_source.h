@@ -1,6 +1,7 @@
 #pragma once
 // Sequential byte sources for binlog decoding (files now; stdin and compressed archives plug in
 // here) and a buffer that hands the decoder contiguous views of whole events with large reads.
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -94,6 +95,23 @@ std::unique_ptr<ByteSource> open_source(const std::string& path);
 // line, relative paths taken from the index's folder) into their files, in order; other
 // arguments pass through. Throws std::runtime_error naming an unreadable index.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& args);
+
+// The first `limit` bytes of another source (a file still being written, read up to a known
+// boundary). Reports the smaller of the limit and the inner size as its size.
+class LimitedSource : public ByteSource {
+ public:
+  LimitedSource(ByteSource& inner, uint64_t limit) : m_inner(inner), m_left(limit), m_limit(limit) {}
+  size_t read(std::byte* dst, size_t n) override;
+  [[nodiscard]] const std::string& name() const override { return m_inner.name(); }
+  [[nodiscard]] std::optional<uint64_t> size() const override {
+    auto s = m_inner.size();
+    return s ? std::optional<uint64_t>(std::min(*s, m_limit)) : std::nullopt;
+  }
+
+ private:
+  ByteSource& m_inner;
+  uint64_t m_left, m_limit;
+};
 
 // Bytes already in memory (a replication packet, a test input), not copied: `data` must outlive
 // the source. With known_size=false it behaves like a pipe (no size known up front).

@@ -102,8 +102,9 @@ class Scanner {
   }
 
  private:
-  void error(uint64_t offset, ErrorKind kind, std::string detail) {
-    m_out.errors.push_back(ScanError{m_file.path, offset, kind, std::move(detail)});
+  void error(uint64_t offset, ErrorKind kind, std::string detail, Damage damage = Damage::None,
+             uint64_t bytes = 0) {
+    m_out.errors.push_back(ScanError{m_file.path, offset, kind, std::move(detail), damage, bytes});
   }
 
   void torn(uint64_t offset, uint64_t bytes) {
@@ -126,7 +127,9 @@ class Scanner {
 
   // After a corrupt stretch at the current offset, finds the next offset where a whole event with
   // a valid CRC32 starts and counts the bytes in between as corrupt. Only possible with checksums.
-  bool resync(uint64_t bad_offset, ErrorKind kind, const std::string& detail) {
+  // `declared`: the bad event's own size when known; a valid event right there means the event
+  // was damaged in place (Damage::Checksum), not cut short.
+  bool resync(uint64_t bad_offset, ErrorKind kind, const std::string& detail, Damage damage, uint64_t declared = 0) {
     if (!m_ctx.checksums()) return false;
     uint64_t skipped = 0;
     while (true) {
@@ -159,8 +162,10 @@ class Scanner {
       skipped += drop;
     }
     m_out.other.corrupt += skipped;
-    error(bad_offset, kind, detail + "; " + std::to_string(skipped) +
-                                " bytes skipped to the next event with a valid checksum");
+    if (declared != 0 && skipped == declared) damage = Damage::Checksum;
+    error(bad_offset, kind,
+          detail + "; " + std::to_string(skipped) + " bytes skipped to the next event with a valid checksum",
+          damage, skipped);
     return true;
   }
 
@@ -178,19 +183,24 @@ class Scanner {
     if (both.size() < size_t{size} + kHeaderLen) return false;
     auto h = parse_event_header(both.subspan(size));
     if (!h) return false;
+    // A header whose log_pos says where it ends (0: MariaDB 11.4+ cache events, relay logs may
+    // differ) is an event; a size read out of the middle of row data has no such log_pos.
+    const bool positioned = h->log_pos == 0 || h->log_pos == static_cast<uint32_t>(off + size + h->event_size);
     auto left = left_after(off + size);
-    if (left && h->event_size > *left) return true;  // a torn tail: plausible
-    if (h->event_size > kResyncWindow) return true;  // too large to check cheaply: trust it
+    if (left && h->event_size > *left) return positioned;  // a torn tail
+    if (h->event_size > kResyncWindow) return positioned;  // too large to check cheaply
     Bytes next = m_buf.peek(size_t{size} + h->event_size);
-    if (next.size() < size_t{size} + h->event_size) return true;
+    if (next.size() < size_t{size} + h->event_size) return positioned;
     return valid_event_at(next.subspan(size));
   }
 
-  void consume_rest_as_corrupt() {
+  uint64_t consume_rest_as_corrupt() {
+    uint64_t total = 0;
     while (true) {
       Bytes chunk = m_buf.peek(size_t{1} << 20);
-      if (chunk.empty()) return;
+      if (chunk.empty()) return total;
       m_out.other.corrupt += chunk.size();
+      total += chunk.size();
       m_buf.consume(chunk.size());
     }
   }
@@ -207,9 +217,10 @@ class Scanner {
     auto header = parse_event_header(head);
     if (!header) {
       const std::string detail = header.error().detail;
-      if (resync(off, ErrorKind::Malformed, detail)) return true;
-      error(off, ErrorKind::Malformed, detail + "; the rest of the input cannot be framed");
-      consume_rest_as_corrupt();
+      if (resync(off, ErrorKind::Malformed, detail, Damage::Garbage)) return true;
+      const size_t at = m_out.errors.size();
+      error(off, ErrorKind::Malformed, detail + "; the rest of the input cannot be framed", Damage::Garbage);
+      m_out.errors[at].bytes = consume_rest_as_corrupt();
       return false;
     }
     const uint32_t size = header->event_size;
@@ -220,7 +231,7 @@ class Scanner {
       // Ends inside an event: a torn tail (disk full, crash) unless a valid event follows it.
       const uint64_t have = ev.size();
       if (resync(off, ErrorKind::Malformed,
-                 "event_size " + std::to_string(size) + " runs past the end of the input")) {
+                 "event_size " + std::to_string(size) + " runs past the end of the input", Damage::CutShort)) {
         return true;
       }
       torn(off, have);
@@ -231,10 +242,11 @@ class Scanner {
       const DecodeError& e = raw.error();
       // Trust the length only if a plausible event follows; otherwise search for the next one.
       if (e.kind == ErrorKind::Checksum && !next_is_plausible(off, size) &&
-          resync(off, ErrorKind::Checksum, e.detail + " (and its length leads nowhere valid)")) {
+          resync(off, ErrorKind::Checksum, e.detail + " (and its length leads nowhere valid)", Damage::CutShort,
+                 size)) {
         return true;
       }
-      error(off, e.kind, e.detail);
+      error(off, e.kind, e.detail, e.kind == ErrorKind::Checksum ? Damage::Checksum : Damage::Garbage, size);
       m_out.other.corrupt += size;
       count_type(header->type, size);
       m_buf.consume(size);
@@ -359,7 +371,8 @@ class Scanner {
       case EventType::FormatDescription: {
         auto fde = parse_format_description(h, raw.event);
         if (!fde) {
-          error(off, fde.error().kind, fde.error().detail);
+          const bool crc = fde.error().kind == ErrorKind::Checksum;
+          error(off, fde.error().kind, fde.error().detail, crc ? Damage::Checksum : Damage::None, crc ? size : 0);
           corrupt(ev);
           return;
         }

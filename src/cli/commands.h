@@ -21,6 +21,7 @@ Subcommand add_sysctl_check_command(CLI::App& app);
 Subcommand add_preflight_command(CLI::App& app);
 Subcommand add_watch_command(CLI::App& app);
 Subcommand add_status_command(CLI::App& app);
+Subcommand add_replicas_command(CLI::App& app);
 Subcommand add_check_config_command(CLI::App& app);
 Subcommand add_alerts_command(CLI::App& app);
 Subcommand add_ack_command(CLI::App& app);

@@ -44,6 +44,14 @@ size_t FileSource::read(std::byte* dst, size_t n) {
   }
 }
 
+size_t LimitedSource::read(std::byte* dst, size_t n) {
+  n = static_cast<size_t>(std::min<uint64_t>(n, m_left));
+  if (n == 0) return 0;
+  const size_t got = m_inner.read(dst, n);
+  m_left -= got;
+  return got;
+}
+
 size_t MemorySource::read(std::byte* dst, size_t n) {
   n = std::min(n, m_data.size() - m_pos);
   if (n) std::memcpy(dst, m_data.data() + m_pos, n);

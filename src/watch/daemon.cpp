@@ -36,6 +36,7 @@
 #include "binwatch/watch/projection.h"
 #include "binwatch/watch/rate_tracker.h"
 #include "binwatch/watch/replication_feed.h"
+#include "binwatch/watch/replication_health.h"
 
 namespace binwatch::watch {
 
@@ -279,6 +280,9 @@ class Daemon {
   std::mutex m_control_mutex;
   std::shared_ptr<const ControlState> m_control = std::make_shared<ControlState>();
   std::atomic<uint64_t> m_checkpoint_errors{0};
+
+  // Replication health (issue 9): integrity findings, primary and replica monitors.
+  std::unique_ptr<ReplicationHealth> m_health;
 };
 
 std::vector<BinlogFileInfo> Daemon::binlog_files(const ServerObservation* server) {
@@ -499,6 +503,9 @@ void Daemon::reload() {
     next.dsn = cur->dsn;
     next.socket = cur->socket;
     next.defaults_file = cur->defaults_file;
+    next.replicas = cur->replicas;
+    next.heartbeat = cur->heartbeat;
+    next.integrity = cur->integrity;
     if (m_sql) m_sql->interval_ms.store(next.mysql_poll_interval_ms);
     std::lock_guard lock(m_cfg_mutex);
     m_cfg = std::make_shared<WatchConfig>(std::move(next));
@@ -590,6 +597,7 @@ std::string Daemon::metrics() {
     w.family("binwatch_replication_heartbeats_total", "counter", "Heartbeat events received from the server");
     w.sample("binwatch_replication_heartbeats_total", static_cast<double>(st.heartbeats));
   }
+  if (m_health) m_health->metrics(w);
   w.family("binwatch_server_up", "gauge", "1 when the control-plane SQL connection answered its last poll");
   w.sample("binwatch_server_up", ctl->server_connected ? 1 : 0);
   w.family("binwatch_server_observation_age_seconds", "gauge", "Age of the last control-plane SQL observation (-1: none)");
@@ -688,6 +696,7 @@ std::string Daemon::status_json() {
                  {"error", ctl->server_error}, {"observation_age_seconds", ctl->server_age},
                  {"pending_burst_bytes", ctl->pending_burst_bytes},
                  {"learned_bytes_per_row", ctl->bytes_per_row_global}};
+  if (m_health) m_health->status(j);
   if (auto e = m_follower->error()) j["error"] = *e;
   return j.dump(2) + "\n";
 }
@@ -801,7 +810,10 @@ int Daemon::run() {
     spdlog::info("starting at the end of the binlog: {}:{}", start.file, start.offset);
   }
 
-  m_follower = std::make_unique<Follower>(*m_feed, start, resume, std::move(base), Follower::Options{});
+  Follower::Options follow_options;
+  // An incomplete event at the end of the active file counts from offset 0 of a local file.
+  if (!replication) follow_options.torn_grace_ms = cfg->integrity.torn_grace_ms;
+  m_follower = std::make_unique<Follower>(*m_feed, start, resume, std::move(base), follow_options);
   m_follower->on_publish([this] {
     m_dirty.store(true);
     m_wake.notify_all();
@@ -844,12 +856,17 @@ int Daemon::run() {
   }
 
   if (m_alerts) m_alerts->start();
+  // Made before the HTTP thread reads it; its threads start with the others below.
+  m_health = std::make_unique<ReplicationHealth>(
+      *cfg, *m_follower, m_index, cfg->has_mysql() ? std::optional(connection) : std::nullopt);
+
   std::thread follower([this] { m_follower->run(); });
   std::thread checkpointer([this] { checkpoint_loop(); });
   std::thread sampler([this] { sampler_loop(); });
   std::thread http_thread([&http] { http.listen_after_bind(); });
   std::thread sql_thread;
   if (m_sql) sql_thread = std::thread([sql = m_sql] { sql->run(); });
+  m_health->start();
 
   notify("READY=1");
   int rc = 0;
@@ -887,6 +904,7 @@ int Daemon::run() {
   http.stop();
   http_thread.join();
   if (m_alerts) m_alerts->stop();
+  m_health->stop();
   if (m_sql) {
     m_sql->stop.store(true);
     m_sql->cv.notify_all();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "binwatch/binlog_scanner.h"
+#include "binwatch/watch/control_loop.h"
 
 namespace binwatch::watch {
 
@@ -22,24 +23,6 @@ struct BoundaryTracker {
   }
 };
 
-// Reads at most `limit` bytes of a file (the pre-pass of start = "end" must not chase a growing file).
-class LimitSource : public ByteSource {
- public:
-  LimitSource(ByteSource& inner, uint64_t limit) : m_inner(inner), m_left(limit) {}
-  size_t read(std::byte* dst, size_t n) override {
-    n = static_cast<size_t>(std::min<uint64_t>(n, m_left));
-    if (n == 0) return 0;
-    const size_t got = m_inner.read(dst, n);
-    m_left -= got;
-    return got;
-  }
-  [[nodiscard]] const std::string& name() const override { return m_inner.name(); }
-
- private:
-  ByteSource& m_inner;
-  uint64_t m_left;
-};
-
 struct PrepassObserver : ScanObserver {
   BoundaryTracker tracker;
   void on_event(const ScanEvent& e) override { tracker.on(e); }
@@ -49,7 +32,7 @@ struct PrepassObserver : ScanObserver {
 
 uint64_t last_boundary(const std::string& path, uint64_t limit) {
   FileSource file(path);
-  LimitSource limited(file, limit);
+  LimitedSource limited(file, limit);
   PrepassObserver obs;
   Attribution scratch;
   ScanOptions opt;
@@ -64,18 +47,37 @@ uint64_t last_boundary(const std::string& path, uint64_t limit) {
 class Follower::Observer : public ScanObserver {
  public:
   Observer(Follower& f, const std::string& file, const Attribution& attr, uint64_t resume_offset)
-      : m_f(f), m_file(file), m_attr(attr), m_resume_offset(resume_offset) {}
+      : m_f(f), m_file(file), m_attr(attr), m_resume_offset(resume_offset), m_integrity(file, resume_offset) {}
   void on_event(const ScanEvent& e) override {
+    m_integrity.on_event(e, m_attr.errors);
+    flush_findings();
+    if (m_tail && !e.in_payload && e.offset == m_tail->offset) {
+      // The event the follower waited on is whole now.
+      if (m_tail_raised) m_f.resolve_active(m_file, m_tail->offset);
+      m_tail.reset();
+      m_tail_raised = false;
+      m_f.set_pending(std::nullopt);
+    }
     m_tracker.on(e);
     if (e.timestamp) m_f.m_last_event_time = e.timestamp;
     if (!m_tracker.at_boundary || e.in_payload) return;
     const auto now = std::chrono::steady_clock::now();
     if (now - m_last_publish >= std::chrono::milliseconds(m_f.m_options.publish_interval_ms)) publish_now(now);
   }
-  // Before the feed blocks: publish a boundary not yet published.
+  // Before the feed blocks: publish a boundary not yet published; watch an incomplete last event.
   void idle() {
+    m_integrity.catch_up(m_attr.errors);
+    flush_findings();
+    watch_tail();
     if (m_tracker.at_boundary && m_tracker.boundary != m_published_boundary)
       publish_now(std::chrono::steady_clock::now());
+  }
+  // The end of the file: its errors and torn tail (the file is finished: a newer one exists).
+  void finish(const FileSummary& summary) {
+    m_integrity.catch_up(m_attr.errors);
+    if (summary.torn_tail) m_integrity.on_torn(*summary.torn_tail);
+    flush_findings();
+    if (m_tail) m_f.set_pending(std::nullopt);
   }
 
  private:
@@ -84,12 +86,55 @@ class Follower::Observer : public ScanObserver {
     m_published_boundary = m_tracker.boundary;
     m_f.publish(m_attr, m_resume_offset, Position{m_file, m_tracker.boundary});
   }
+  void flush_findings() {
+    auto found = m_integrity.take();
+    if (!found.empty()) m_f.record(std::move(found));
+  }
+  // Bytes read past the last whole event while the feed waits: an incomplete event at the tail
+  // of the active file. A finding only once it stayed unchanged for the grace period.
+  void watch_tail() {
+    const uint32_t grace = m_f.m_options.torn_grace_ms;
+    if (grace == 0) return;
+    const uint64_t read = m_f.m_input.load(std::memory_order_relaxed);
+    const uint64_t frontier = m_integrity.frontier();
+    const auto now = std::chrono::steady_clock::now();
+    if (read <= frontier) {
+      if (m_tail) m_f.set_pending(std::nullopt);
+      m_tail.reset();
+      m_tail_raised = false;
+      return;
+    }
+    if (!m_tail || m_tail->offset != frontier || m_tail->bytes != read - frontier) {
+      if (!m_tail || m_tail->offset != frontier) m_tail_raised = false;
+      m_tail = PendingTail{m_file, frontier, read - frontier, now};
+      m_f.set_pending(m_tail);
+      return;
+    }
+    if (m_tail_raised || now - m_tail->since < std::chrono::milliseconds(grace)) return;
+    m_tail_raised = true;
+    IntegrityFinding f;
+    f.file = m_file;
+    f.offset = m_tail->offset;
+    f.bytes = m_tail->bytes;
+    f.kind = IntegrityKind::Torn;
+    f.last_good = m_integrity.last_good();
+    f.active_file = true;
+    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - m_tail->since).count();
+    f.cause = integrity_cause(IntegrityKind::Torn) + " (the file is still the active one; this event has stayed "
+              "incomplete for " + std::to_string(waited) + " s)";
+    f.detail = "the last " + std::to_string(f.bytes) + " bytes of the file are an incomplete event";
+    f.detected_at = unix_seconds_now();
+    m_f.record({std::move(f)});
+  }
 
   Follower& m_f;
   std::string m_file;
   const Attribution& m_attr;
   uint64_t m_resume_offset;
   BoundaryTracker m_tracker;
+  IntegrityTracker m_integrity;
+  std::optional<PendingTail> m_tail;
+  bool m_tail_raised = false;
   std::chrono::steady_clock::time_point m_last_publish{};
   uint64_t m_published_boundary = 0;
 };
@@ -113,6 +158,51 @@ std::shared_ptr<const FollowerState> Follower::snapshot() const {
 std::optional<std::string> Follower::error() const {
   std::lock_guard lock(m_mutex);
   return m_error;
+}
+
+std::shared_ptr<const IntegrityLog> Follower::integrity() const {
+  std::lock_guard lock(m_mutex);
+  return m_integrity;
+}
+
+std::optional<Follower::PendingTail> Follower::pending_tail() const {
+  std::lock_guard lock(m_mutex);
+  return m_pending;
+}
+
+void Follower::set_pending(std::optional<PendingTail> tail) {
+  std::lock_guard lock(m_mutex);
+  m_pending = std::move(tail);
+}
+
+void Follower::record(std::vector<IntegrityFinding> findings) {
+  auto log = std::make_shared<IntegrityLog>(*integrity());
+  for (auto& f : findings) {
+    spdlog::error("binlog integrity: {} {} at offset {} ({} bytes), last good position {}: {}", f.file,
+                  integrity_kind_name(f.kind), f.offset, f.bytes, f.last_good, f.cause);
+    // The torn tail of a file that was already raised while it was the active file: the same
+    // finding, now of a finished file (counted once).
+    bool known = false;
+    for (auto& old : log->findings) {
+      if (f.kind == IntegrityKind::Torn && old.kind == IntegrityKind::Torn && old.active_file && !f.active_file &&
+          old.file == f.file && old.offset == f.offset) {
+        old = f;
+        known = true;
+      }
+    }
+    if (!known) log->add(std::move(f));
+  }
+  std::lock_guard lock(m_mutex);
+  m_integrity = std::move(log);
+}
+
+void Follower::resolve_active(const std::string& file, uint64_t offset) {
+  auto log = std::make_shared<IntegrityLog>(*integrity());
+  for (auto& f : log->findings)
+    if (f.active_file && f.file == file && f.offset == offset) f.resolved = true;
+  spdlog::info("binlog integrity: {}: the incomplete event at offset {} was completed by the server", file, offset);
+  std::lock_guard lock(m_mutex);
+  m_integrity = std::move(log);
 }
 
 namespace {
@@ -162,12 +252,15 @@ void Follower::run() {
       Attribution file_attr;
       Observer observer(*this, file.name, file_attr, offset);
       m_feed.set_idle_hook([&observer] { observer.idle(); });
+      m_input.store(0, std::memory_order_relaxed);
+      file.source->count_input_into(&m_input);
       ScanOptions opt;
       opt.observer = &observer;
       if (offset > 0) opt.filter.start_position = offset;
       spdlog::info("following {} from offset {}", file.name, offset);
       const FileSummary summary = scan_binlog(*file.source, file_attr, opt);
       m_feed.set_idle_hook({});
+      observer.finish(summary);
       if (summary.torn_tail)
         spdlog::warn("{}: torn last event at offset {} ({} bytes)", file.name, summary.torn_tail->offset,
                      summary.torn_tail->bytes);

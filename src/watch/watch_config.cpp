@@ -2,6 +2,8 @@
 // unknown key slips through, in the style of policies/net_policy.cpp, with the line of each error.
 #include "binwatch/watch/watch_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -63,6 +65,63 @@ std::optional<T> integer(const Ctx& c, const toml::table* t, const std::string& 
   return static_cast<T>(*i);
 }
 
+std::optional<bool> boolean(const Ctx& c, const toml::table* t, const std::string& prefix, std::string_view key) {
+  if (!t) return std::nullopt;
+  const toml::node* n = t->get(key);
+  if (!n) return std::nullopt;
+  if (auto b = n->value_exact<bool>()) return *b;
+  c.fail(n, prefix + std::string(key), "must be true or false");
+}
+
+bool is_identifier(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '$';
+  });
+}
+
+// A DSN as [mysql] takes it: mysql://user@host:port/db, never with a password.
+void check_dsn(const Ctx& c, const toml::node* at, const std::string& key, const std::string& dsn) {
+  if (dsn.empty()) return;
+  if (!dsn.starts_with("mysql://")) c.fail(at, key, "must look like mysql://user@host:port/db");
+  if (dsn.find(':', 8) != std::string::npos && dsn.find('@') != std::string::npos && dsn.find(':', 8) < dsn.find('@'))
+    c.fail(at, key, "must not contain a password (use defaults_file or BINWATCH_MYSQL_PASSWORD)");
+}
+
+void parse_replicas(const Ctx& c, const toml::node* n, WatchConfig& cfg) {
+  const toml::array* a = n->as_array();
+  if (!a) c.fail(n, "replicas", "must be an array of tables ([[replicas]])");
+  std::set<std::string> names;
+  size_t i = 0;
+  for (const auto& e : *a) {
+    const std::string p = "replicas[" + std::to_string(i++) + "].";
+    const toml::table* t = e.as_table();
+    if (!t) c.fail(&e, p, "entries must be tables");
+    only_keys(c, *t, p, {"name", "dsn", "socket", "defaults_file", "poll_interval_ms", "timeout_s",
+                         "reconnect_min_ms", "reconnect_max_ms"});
+    ReplicaTarget r;
+    r.name = text(c, t, p, "name").value_or("");
+    if (r.name.empty() || r.name.size() > 100 ||
+        !std::all_of(r.name.begin(), r.name.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.' || ch == ':';
+        }))
+      c.fail(t, p + "name", "is required: letters, digits, '-', '_', '.', ':' (a metric label value)");
+    if (!names.insert(r.name).second) c.fail(t->get("name"), p + "name", "\"" + r.name + "\" is used twice");
+    r.dsn = text(c, t, p, "dsn").value_or("");
+    check_dsn(c, t->get("dsn"), p + "dsn", r.dsn);
+    r.socket = text(c, t, p, "socket").value_or("");
+    r.defaults_file = text(c, t, p, "defaults_file").value_or("");
+    if (r.dsn.empty() && r.socket.empty() && r.defaults_file.empty())
+      c.fail(t, p + "dsn", "a replica needs dsn, socket or defaults_file");
+    if (auto v = integer<uint32_t>(c, t, p, "poll_interval_ms", 100, 600000)) r.poll_interval_ms = *v;
+    if (auto v = integer<uint32_t>(c, t, p, "timeout_s", 1, 600)) r.timeout_s = *v;
+    if (auto v = integer<uint32_t>(c, t, p, "reconnect_min_ms", 10, 600000)) r.reconnect_min_ms = *v;
+    if (auto v = integer<uint32_t>(c, t, p, "reconnect_max_ms", 10, 3600000)) r.reconnect_max_ms = *v;
+    if (r.reconnect_min_ms > r.reconnect_max_ms)
+      c.fail(t->get("reconnect_min_ms"), p + "reconnect_min_ms", "must not exceed reconnect_max_ms");
+    cfg.replicas.push_back(std::move(r));
+  }
+}
+
 void parse_listen(const Ctx& c, const toml::node* n, const std::string& value, WatchConfig& out) {
   const auto colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
@@ -101,7 +160,8 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
     throw ConfigError(c.origin + ":" + std::to_string(r.line) + ":" + std::to_string(r.column) + ": " +
                       std::string(e.description()));
   }
-  only_keys(c, root, "", {"source", "state", "http", "mysql", "partitions", "rates", "alerts"});
+  only_keys(c, root, "", {"source", "state", "http", "mysql", "partitions", "rates", "alerts", "replicas",
+                          "heartbeat", "integrity"});
   WatchConfig cfg;
   cfg.origin = c.origin;
 
@@ -153,11 +213,7 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
   if (const auto* s = section(c, root, "mysql")) {
     only_keys(c, *s, "mysql.", {"dsn", "socket", "defaults_file", "poll_interval_ms", "timeout_s"});
     cfg.dsn = text(c, s, "mysql.", "dsn").value_or("");
-    if (!cfg.dsn.empty() && !cfg.dsn.starts_with("mysql://"))
-      c.fail(s->get("dsn"), "mysql.dsn", "must look like mysql://user@host:port/db");
-    if (cfg.dsn.find(':', 8) != std::string::npos && cfg.dsn.find('@') != std::string::npos &&
-        cfg.dsn.find(':', 8) < cfg.dsn.find('@'))
-      c.fail(s->get("dsn"), "mysql.dsn", "must not contain a password (use defaults_file or BINWATCH_MYSQL_PASSWORD)");
+    check_dsn(c, s->get("dsn"), "mysql.dsn", cfg.dsn);
     cfg.socket = text(c, s, "mysql.", "socket").value_or("");
     cfg.defaults_file = text(c, s, "mysql.", "defaults_file").value_or("");
     if (auto v = integer<uint32_t>(c, s, "mysql.", "poll_interval_ms", 100, 600000)) cfg.mysql_poll_interval_ms = *v;
@@ -228,6 +284,35 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
     }
     if (auto v = integer<uint32_t>(c, s, "rates.", "top_tables", 1, 1000)) cfg.top_tables = *v;
   }
+
+  if (const toml::node* r = root.get("replicas")) parse_replicas(c, r, cfg);
+
+  if (const auto* s = section(c, root, "heartbeat")) {
+    only_keys(c, *s, "heartbeat.", {"table", "interval_ms", "write", "create_table", "utc", "server_id"});
+    HeartbeatConfig& h = cfg.heartbeat;
+    h.table = text(c, s, "heartbeat.", "table").value_or("");
+    const auto dot = h.table.find('.');
+    if (dot == std::string::npos || !is_identifier(h.table.substr(0, dot)) || !is_identifier(h.table.substr(dot + 1)))
+      c.fail(s->get("table") ? s->get("table") : s, "heartbeat.table",
+             "must be \"db.table\" (letters, digits, '_', '$'), e.g. \"percona.heartbeat\"");
+    if (auto v = integer<uint32_t>(c, s, "heartbeat.", "interval_ms", 50, 600000)) h.interval_ms = *v;
+    if (auto v = boolean(c, s, "heartbeat.", "write")) h.write = *v;
+    if (auto v = boolean(c, s, "heartbeat.", "create_table")) h.create_table = *v;
+    if (auto v = boolean(c, s, "heartbeat.", "utc")) h.utc = *v;
+    if (auto v = integer<uint32_t>(c, s, "heartbeat.", "server_id", 0, UINT32_MAX)) h.server_id = *v;
+    if (h.write && !cfg.has_mysql())
+      c.fail(s, "heartbeat.write", "binwatch writes the heartbeat through [mysql]: configure it, or write = false");
+  }
+
+  if (const auto* s = section(c, root, "integrity")) {
+    only_keys(c, *s, "integrity.", {"check_folder", "interval_ms", "max_read_bytes_per_second", "torn_grace_ms"});
+    IntegrityConfig& g = cfg.integrity;
+    if (auto v = boolean(c, s, "integrity.", "check_folder")) g.check_folder = *v;
+    if (auto v = integer<uint32_t>(c, s, "integrity.", "interval_ms", 100, 3600000)) g.interval_ms = *v;
+    if (auto v = integer<uint64_t>(c, s, "integrity.", "max_read_bytes_per_second", 1 << 20, INT64_MAX))
+      g.max_read_bytes_per_second = *v;
+    if (auto v = integer<uint32_t>(c, s, "integrity.", "torn_grace_ms", 0, 86400000)) g.torn_grace_ms = *v;
+  }
   return cfg;
 }
 
@@ -290,6 +375,25 @@ std::vector<std::string> describe_changes(const WatchConfig& a, const WatchConfi
   cmp("alerts.policy", a.alerts.policy_file, b.alerts.policy_file, true);
   cmp("alerts.token_file", a.alerts.token_file, b.alerts.token_file, true);
   cmp("alerts.receiver", a.alerts.receivers.size(), b.alerts.receivers.size(), true);
+  auto replicas = [](const WatchConfig& c) {
+    std::string s;
+    for (const auto& r : c.replicas)
+      s += r.name + "(" + (r.dsn.empty() ? r.socket.empty() ? r.defaults_file : r.socket : r.dsn) + ") ";
+    return s.empty() ? std::string("none") : s;
+  };
+  cmp("replicas", replicas(a), replicas(b), true);
+  auto heartbeat = [](const WatchConfig& c) {
+    const auto& h = c.heartbeat;
+    if (!h.enabled()) return std::string("off");
+    return h.table + " every " + std::to_string(h.interval_ms) + " ms" + (h.write ? ", written" : ", read only") +
+           (h.utc ? ", utc" : ", local time") + (h.server_id ? ", server_id " + std::to_string(h.server_id) : "");
+  };
+  cmp("heartbeat", heartbeat(a), heartbeat(b), true);
+  cmp("integrity.check_folder", a.integrity.check_folder, b.integrity.check_folder, true);
+  cmp("integrity.interval_ms", a.integrity.interval_ms, b.integrity.interval_ms, true);
+  cmp("integrity.max_read_bytes_per_second", a.integrity.max_read_bytes_per_second,
+      b.integrity.max_read_bytes_per_second, true);
+  cmp("integrity.torn_grace_ms", a.integrity.torn_grace_ms, b.integrity.torn_grace_ms, true);
   return out;
 }
 

@@ -437,6 +437,7 @@ void MariadbServer::start() {
   if (m_options.port != 0) add("--port", std::to_string(m_options.port));
   if (m_options.max_binlog_size != 0) add("--max-binlog-size", std::to_string(m_options.max_binlog_size));
   if (!m_options.binlog_dir.empty()) add("--binlog-dir", m_options.binlog_dir.string());
+  if (m_options.server_id != 1) add("--server-id", std::to_string(m_options.server_id));
   for (const std::string& extra : m_options.extra) add("--extra", extra);
 
   Slot& slot = g_slots[m_slot];
@@ -573,6 +574,78 @@ std::string MariadbServer::variable(std::string_view name) {
   const Rows rows = query("SELECT @@GLOBAL." + std::string(name));
   if (rows.size() != 1 || rows[0].size() != 1) throw std::runtime_error("no value for @@" + std::string(name));
   return rows[0][0].value_or(std::string());
+}
+
+namespace {
+
+std::string sql_string(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+void MariadbServer::replicate_from(MariadbServer& primary, const ReplicaOptions& o) {
+  if (primary.options().server_id == m_options.server_id)
+    throw std::invalid_argument("replicate_from: the replica needs a server_id other than the primary's (" +
+                                std::to_string(m_options.server_id) + ")");
+  const std::string account = sql_string(o.user) + "@'127.0.0.1'";
+  // Not binlogged: the replica must not replay the account it uses itself.
+  primary.exec("SET SESSION sql_log_bin = 0; CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY " +
+               sql_string(o.password) + "; GRANT REPLICATION SLAVE ON *.* TO " + account +
+               "; SET SESSION sql_log_bin = 1");
+  std::string where;
+  if (o.use_gtid == "no") {
+    const Rows status = primary.query("SHOW MASTER STATUS");
+    if (status.empty() || status[0].size() < 2 || !status[0][0] || !status[0][1])
+      throw std::runtime_error("replicate_from: SHOW MASTER STATUS on the primary gave no position");
+    where = ", MASTER_LOG_FILE = " + sql_string(*status[0][0]) + ", MASTER_LOG_POS = " + *status[0][1];
+  } else {
+    exec("SET GLOBAL gtid_slave_pos = " + sql_string(primary.variable("gtid_binlog_pos")));
+  }
+  exec("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = " + std::to_string(primary.port()) +
+       ", MASTER_USER = " + sql_string(o.user) + ", MASTER_PASSWORD = " + sql_string(o.password) +
+       ", MASTER_CONNECT_RETRY = 1, MASTER_USE_GTID = " + o.use_gtid + where);
+  if (!o.start) return;
+  exec("START SLAVE");
+  for (int i = 0; i < 400; ++i) {
+    auto s = slave_status();
+    if (s["Slave_IO_Running"] == "Yes" && s["Slave_SQL_Running"] == "Yes") return;
+    if (!s["Last_IO_Error"].empty() || !s["Last_SQL_Error"].empty())
+      throw std::runtime_error("replicate_from: replication failed: " + s["Last_IO_Error"] + s["Last_SQL_Error"]);
+    sleep_ms(50);
+  }
+  throw std::runtime_error("replicate_from: the replication threads did not start within 20 s");
+}
+
+std::map<std::string, std::string> MariadbServer::slave_status() {
+  MYSQL* connection = m_connection.get();
+  const std::string_view sql = "SHOW SLAVE STATUS";
+  if (mysql_real_query(connection, sql.data(), sql.size()) != 0) throw_sql_error(connection, sql, 1);
+  std::map<std::string, std::string> out;
+  MYSQL_RES* result = mysql_store_result(connection);
+  if (!result) return out;
+  std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> guard(result, mysql_free_result);
+  const unsigned columns = mysql_num_fields(result);
+  MYSQL_FIELD* fields = mysql_fetch_fields(result);
+  if (MYSQL_ROW row = mysql_fetch_row(result)) {
+    const unsigned long* lengths = mysql_fetch_lengths(result);
+    for (unsigned i = 0; i < columns; ++i) out[fields[i].name] = row[i] ? std::string(row[i], lengths[i]) : "";
+  }
+  return out;
+}
+
+bool MariadbServer::wait_caught_up(MariadbServer& primary, int timeout_ms) {
+  const std::string want = primary.variable("gtid_binlog_pos");
+  for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    if (variable("gtid_slave_pos") == want) return true;
+    sleep_ms(20);
+  }
+  return false;
 }
 
 }  // namespace binwatch::test

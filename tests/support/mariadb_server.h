@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -88,6 +89,15 @@ public:
     std::filesystem::path binlog_dir;               // empty = <dir>/binlog
     std::vector<std::string> extra;                 // "key=value" -> mariadbd --key=value
     int port = 0;                                   // 0 = a free 127.0.0.1 port
+    unsigned server_id = 1;                         // a replica needs another one than its primary
+  };
+
+  // replicate_from(): how this server replicates from a primary.
+  struct ReplicaOptions {
+    std::string user = "repl";  // created on the primary, 'user'@'127.0.0.1', REPLICATION SLAVE
+    std::string password = "repl-secret";
+    std::string use_gtid = "no";  // MASTER_USE_GTID: "no" (file/position), "slave_pos", "current_pos"
+    bool start = true;            // START SLAVE and wait until both threads run
   };
 
   using Row = std::vector<std::optional<std::string>>;  // nullopt = SQL NULL; bytes kept as-is
@@ -128,6 +138,18 @@ public:
   std::string variable(std::string_view name);
   // A new connection (root over the socket, utf8mb4, multi-statements on) owned by the caller.
   Connection connect() const;
+
+  // Makes this server a replica of `primary` over TCP on 127.0.0.1 (the primary's port), with a
+  // replication user and password created on the primary (not binlogged), starting at the
+  // primary's current SHOW MASTER STATUS (MASTER_USE_GTID=no) or at its gtid_binlog_pos (GTID).
+  // With options.start, waits up to 20 s until Slave_IO_Running and Slave_SQL_Running say Yes.
+  void replicate_from(MariadbServer& primary, const ReplicaOptions& options);
+  void replicate_from(MariadbServer& primary) { replicate_from(primary, ReplicaOptions{}); }
+  // SHOW SLAVE STATUS as column -> value ("" for NULL); empty when not a replica.
+  std::map<std::string, std::string> slave_status();
+  // Waits until the SQL thread has applied everything `primary` has written so far (by GTID
+  // position: gtid_slave_pos reaches the primary's gtid_binlog_pos); false after timeout_ms.
+  bool wait_caught_up(MariadbServer& primary, int timeout_ms = 20000);
 
 private:
   void start();

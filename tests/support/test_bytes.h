@@ -72,4 +72,24 @@ inline bool is_binlog(const std::filesystem::path& p) {
   return in.gcount() == 4 && std::memcmp(m, binlog::kMagic, 4) == 0;
 }
 
+// An event's place in its file.
+struct EventSpan {
+  uint64_t offset = 0, size = 0;
+};
+
+// Event offsets and sizes of a binlog's bytes, read from the 19-byte headers alone (event_size:
+// u32 little-endian at 9): the tests' own reading, independent of the scanner. Stops at the first
+// header that does not fit.
+inline std::vector<EventSpan> walk_event_headers(std::string_view file) {
+  std::vector<EventSpan> out;
+  for (uint64_t off = 4; off + 19 <= file.size();) {
+    const auto b = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(file[off + 9 + i])); };
+    const uint64_t size = b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24;
+    if (size < 19 || off + size > file.size()) break;
+    out.push_back({off, size});
+    off += size;
+  }
+  return out;
+}
+
 }  // namespace binwatch::test

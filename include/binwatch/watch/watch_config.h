@@ -37,6 +37,35 @@ struct AlertsSettings {
   std::vector<alerts::ReceiverConfig> receivers;  // [[alerts.receiver]]; a "log" receiver always exists
 };
 
+// [[replicas]]: a replica binwatch connects to (control plane, its own thread each).
+struct ReplicaTarget {
+  std::string name;  // label value in metrics and status; unique
+  std::string dsn, socket, defaults_file;  // like [mysql]: no password in the DSN
+  uint32_t poll_interval_ms = 2000;
+  uint32_t timeout_s = 5;  // connect and read timeout
+  uint32_t reconnect_min_ms = 500;  // back-off with full jitter between these bounds
+  uint32_t reconnect_max_ms = 30000;
+};
+
+// [heartbeat]: a pt-heartbeat compatible table, written on the primary, read on every replica.
+struct HeartbeatConfig {
+  std::string table;  // "db.table"; empty: no heartbeat
+  uint32_t interval_ms = 1000;
+  bool write = true;          // binwatch writes the primary's row through [mysql]
+  bool create_table = false;  // CREATE TABLE IF NOT EXISTS at start (needs CREATE)
+  bool utc = true;            // ts in UTC, as pt-heartbeat --utc
+  uint32_t server_id = 0;     // whose row replicas read; 0: the primary's @@server_id
+  [[nodiscard]] bool enabled() const { return !table.empty(); }
+};
+
+// [integrity]
+struct IntegrityConfig {
+  bool check_folder = true;  // verify binlog files of the folder that the follower does not read
+  uint32_t interval_ms = 10000;  // how often the folder is listed
+  uint64_t max_read_bytes_per_second = uint64_t{32} << 20;
+  uint32_t torn_grace_ms = 60000;  // an incomplete event at the active file's end: finding after this
+};
+
 struct WatchConfig {
   std::string origin;  // the file it came from (messages)
 
@@ -78,6 +107,10 @@ struct WatchConfig {
   // [rates]
   std::vector<uint32_t> windows_s = {60, 300, 900, 3600};
   uint32_t top_tables = 10;
+
+  std::vector<ReplicaTarget> replicas;  // [[replicas]]
+  HeartbeatConfig heartbeat;            // [heartbeat]
+  IntegrityConfig integrity;            // [integrity]
 
   [[nodiscard]] bool has_mysql() const { return !dsn.empty() || !socket.empty() || !defaults_file.empty(); }
 };
