@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
 
 #include "binwatch/binlog_scanner.h"
+#include "binwatch/watch/alert_engine.h"
 #include "binwatch/watch/binlog_feed.h"
 #include "binwatch/watch/checkpoint.h"
 #include "binwatch/watch/follower.h"
@@ -464,4 +466,73 @@ TEST(Follower, NumberingThatGoesBackIsFollowed) {
   t.join();
   EXPECT_TRUE(done);
   EXPECT_EQ(f.snapshot()->totals.total_bytes, two.size());
+}
+
+TEST(AlertEngine, ObservationsFromTheExpositionKeepLabelsAndPickTheSubject) {
+  MetricsWriter w;
+  w.family("binwatch_partition_avail_bytes", "gauge", "x");
+  w.sample("binwatch_partition_avail_bytes", {{"mount", "/var/lib/mysql \"bin\"\nlog"}}, 1024);
+  w.family("binwatch_binlog_bytes_total", "counter", "x");
+  w.sample("binwatch_binlog_bytes_total", {{"schema", "app"}, {"table", "groups"}}, 8.6e8);
+  w.family("binwatch_replica_running", "gauge", "x");
+  w.sample("binwatch_replica_running", {{"replica", "r1"}, {"thread", "sql"}}, 0);
+  w.family("binwatch_partition_time_to_full_seconds", "gauge", "x");
+  w.sample("binwatch_partition_time_to_full_seconds", {{"mount", "/"}, {"burst", "with"}},
+           std::numeric_limits<double>::infinity());
+  w.family("binwatch_server_up", "gauge", "x");
+  w.sample("binwatch_server_up", 1);
+  const auto obs = observations_from_exposition(w.text() + "garbage line {\nname{unterminated=\"x} 1\n");
+  ASSERT_EQ(obs.size(), 5u);
+  EXPECT_EQ(obs[0].metric, "binwatch_partition_avail_bytes");
+  EXPECT_EQ(obs[0].subject, "/var/lib/mysql \"bin\"\nlog");  // escapes undone
+  EXPECT_EQ(obs[0].value, 1024);
+  EXPECT_EQ(obs[1].subject, "app.groups");
+  EXPECT_EQ(obs[1].value, 8.6e8);
+  EXPECT_EQ(obs[2].subject, "r1");
+  EXPECT_EQ(obs[2].labels.at("thread"), "sql");
+  EXPECT_TRUE(std::isinf(obs[3].value));
+  EXPECT_EQ(obs[3].labels.at("burst"), "with");
+  EXPECT_EQ(obs[4].subject, "binwatch_server_up");
+}
+
+TEST(AlertEngine, BearerTokenAndTokenFile) {
+  EXPECT_TRUE(bearer_matches("Bearer 0123456789abcdef", "0123456789abcdef"));
+  EXPECT_FALSE(bearer_matches("Bearer 0123456789abcdeF", "0123456789abcdef"));
+  EXPECT_FALSE(bearer_matches("bearer 0123456789abcdef", "0123456789abcdef"));
+  EXPECT_FALSE(bearer_matches("Bearer 0123456789abcdef0", "0123456789abcdef"));
+  EXPECT_FALSE(bearer_matches("", ""));
+  const fs::path d = fs::temp_directory_path() / ("binwatch-token-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { fs::remove_all(p); }
+  } cleanup{d};
+  const fs::path f = d / "token";
+  std::ofstream(f) << "  0123456789abcdef-xyz \n";
+  fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(read_token_file(f.string()), "0123456789abcdef-xyz");
+  fs::permissions(f, fs::perms::others_read, fs::perm_options::add);
+  EXPECT_THROW(read_token_file(f.string()), std::runtime_error);  // world-readable
+  std::ofstream(d / "short") << "abc\n";
+  fs::permissions(d / "short", fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_THROW(read_token_file((d / "short").string()), std::runtime_error);
+  EXPECT_THROW(read_token_file((d / "absent").string()), std::runtime_error);
+}
+
+TEST(WatchConfig, AlertsSectionAndReceivers) {
+  const auto c = parse_watch_config(
+      "[source]\nbinlog_dir = \"/x\"\n[alerts]\npolicy = \"/etc/binwatch/alerts.toml\"\ntoken_file = \"/etc/binwatch/t\"\n"
+      "interval_ms = 500\n[[alerts.receiver]]\nname = \"oncall\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\n",
+      "x.toml");
+  EXPECT_TRUE(c.alerts.enabled);
+  EXPECT_EQ(c.alerts.policy_file, "/etc/binwatch/alerts.toml");
+  EXPECT_EQ(c.alerts.interval_ms, 500u);
+  ASSERT_EQ(c.alerts.receivers.size(), 1u);
+  EXPECT_EQ(c.alerts.receivers[0].name, "oncall");
+  EXPECT_EQ(error_of("[source]\nbinlog_dir = \"/x\"\n[alerts]\ntoken = \"secret\"\n"),
+            "binwatch.toml:4: alerts.token: unknown key (allowed here: enabled, policy, token_file, interval_ms, receiver)");
+  EXPECT_NE(error_of("[source]\nbinlog_dir = \"/x\"\n[[alerts.receiver]]\nname = \"a\"\ntype = \"carrier-pigeon\"\n")
+                .find("binwatch.toml:5: alerts.receiver[0].type"),
+            std::string::npos);
 }

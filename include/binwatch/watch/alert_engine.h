@@ -32,7 +32,7 @@ namespace binwatch::watch {
 class MetricsWriter;
 
 // Prometheus text (what /metrics serves) as policy observations: one per sample; subject = the
-// label that says what the sample is about (mount, schema.table, bucket, replica, counter, file),
+// label that says what the sample is about (mount, schema.table, replica, bucket, counter, kind, file, type),
 // else the metric name. Comment lines and malformed lines are skipped.
 std::vector<policy::Observation> observations_from_exposition(std::string_view text);
 
