@@ -115,6 +115,16 @@ void keep_files(MariadbServer& db, const fs::path& keep) {
   }
 }
 
+// The tables workload() writes: three in app, one in other.
+void create_schema(MariadbServer& db) {
+  db.exec("CREATE DATABASE app; CREATE DATABASE other;"
+          "CREATE TABLE app.posts (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(100), fat TEXT);"
+          "CREATE TABLE app.groups (id INT PRIMARY KEY, n INT, note VARCHAR(300));"
+          "CREATE TABLE app.users (id INT AUTO_INCREMENT PRIMARY KEY, login VARCHAR(40), seen DATETIME);"
+          "CREATE TABLE other.log (id INT AUTO_INCREMENT PRIMARY KEY, msg TEXT);"
+          "INSERT INTO app.groups (id, n) SELECT seq, 0 FROM app.seq_1_to_10");
+}
+
 void workload(MariadbServer& db, int round) {
   const std::string r = std::to_string(round);
   db.exec("INSERT INTO app.posts (body, fat) SELECT CONCAT('p', seq, '-" + r + "'), REPEAT('x', 2000 + seq) FROM app.seq_1_to_40");
@@ -163,12 +173,7 @@ class WatchIntegration : public ::testing::Test {
 TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
   ScratchDir scratch("binwatch-watch");
   MariadbServer db;
-  db.exec("CREATE DATABASE app; CREATE DATABASE other;"
-          "CREATE TABLE app.posts (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(100), fat TEXT);"
-          "CREATE TABLE app.groups (id INT PRIMARY KEY, n INT, note VARCHAR(300));"
-          "CREATE TABLE app.users (id INT AUTO_INCREMENT PRIMARY KEY, login VARCHAR(40), seen DATETIME);"
-          "CREATE TABLE other.log (id INT AUTO_INCREMENT PRIMARY KEY, msg TEXT);"
-          "INSERT INTO app.groups (id, n) SELECT seq, 0 FROM app.seq_1_to_10");
+  create_schema(db);
   workload(db, 0);  // before the daemon starts: not counted (start = end)
 
   const int port = free_port();
@@ -252,12 +257,7 @@ std::vector<std::string> dump_threads(MariadbServer& db) {
 TEST_F(WatchIntegration, ReplicationModeMetricsEqualTheReportThroughDumpKillPurgeAndRestarts) {
   ScratchDir scratch("binwatch-watch-repl");
   MariadbServer db;
-  db.exec("CREATE DATABASE app; CREATE DATABASE other;"
-          "CREATE TABLE app.posts (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(100), fat TEXT);"
-          "CREATE TABLE app.groups (id INT PRIMARY KEY, n INT, note VARCHAR(300));"
-          "CREATE TABLE app.users (id INT AUTO_INCREMENT PRIMARY KEY, login VARCHAR(40), seen DATETIME);"
-          "CREATE TABLE other.log (id INT AUTO_INCREMENT PRIMARY KEY, msg TEXT);"
-          "INSERT INTO app.groups (id, n) SELECT seq, 0 FROM app.seq_1_to_10");
+  create_schema(db);
   workload(db, 0);  // before the daemon starts: not counted
 
   const int port = free_port();

@@ -205,26 +205,8 @@ void AlertEngine::evaluate(std::string_view exposition, int64_t now_ms) {
   }
 }
 
-AlertEngine::Answer AlertEngine::ack(std::string_view alert_id, std::optional<int64_t> ttl_ms, std::string_view by,
-                                     std::string_view reason, int64_t now_ms) {
-  std::lock_guard lock(m_mutex);
-  auto out = policy::ack(m_policy, m_state, alert_id, ttl_ms, by, reason, now_ms);
-  if (!out.ok()) {
-    const int status = out.error->kind == policy::AckError::Kind::UnknownAlert ? 404 : 422;
-    return {status, {{"error", out.error->message}, {"alert_id", std::string(alert_id)}}};
-  }
-  try {
-    commit(std::move(out.state), out.notifications);
-  } catch (const std::exception& e) {
-    return {500, {{"error", std::string("the acknowledgement was not saved: ") + e.what()}}};
-  }
-  spdlog::info("alerts: {} acknowledged by {} ({})", alert_id, by, reason);
-  return {200, alert_view(m_state.alerts.at(std::string(alert_id)))};
-}
-
-AlertEngine::Answer AlertEngine::unack(std::string_view alert_id, std::string_view by, int64_t now_ms) {
-  std::lock_guard lock(m_mutex);
-  auto out = policy::unack(m_policy, m_state, alert_id, by, now_ms);
+AlertEngine::Answer AlertEngine::apply(policy::AckOutcome out, std::string_view alert_id) {
+  // Caller holds m_mutex.
   if (!out.ok()) {
     const int status = out.error->kind == policy::AckError::Kind::UnknownAlert ? 404 : 422;
     return {status, {{"error", out.error->message}, {"alert_id", std::string(alert_id)}}};
@@ -234,8 +216,22 @@ AlertEngine::Answer AlertEngine::unack(std::string_view alert_id, std::string_vi
   } catch (const std::exception& e) {
     return {500, {{"error", std::string("the change was not saved: ") + e.what()}}};
   }
-  spdlog::info("alerts: acknowledgement of {} withdrawn by {}", alert_id, by);
   return {200, alert_view(m_state.alerts.at(std::string(alert_id)))};
+}
+
+AlertEngine::Answer AlertEngine::ack(std::string_view alert_id, std::optional<int64_t> ttl_ms, std::string_view by,
+                                     std::string_view reason, int64_t now_ms) {
+  std::lock_guard lock(m_mutex);
+  auto answer = apply(policy::ack(m_policy, m_state, alert_id, ttl_ms, by, reason, now_ms), alert_id);
+  if (answer.status == 200) spdlog::info("alerts: {} acknowledged by {} ({})", alert_id, by, reason);
+  return answer;
+}
+
+AlertEngine::Answer AlertEngine::unack(std::string_view alert_id, std::string_view by, int64_t now_ms) {
+  std::lock_guard lock(m_mutex);
+  auto answer = apply(policy::unack(m_policy, m_state, alert_id, by, now_ms), alert_id);
+  if (answer.status == 200) spdlog::info("alerts: acknowledgement of {} withdrawn by {}", alert_id, by);
+  return answer;
 }
 
 json AlertEngine::alerts_json(int64_t now_ms) const {

@@ -11,6 +11,18 @@ namespace binwatch::watch {
 
 using replication::ReplicationSource;
 
+namespace {
+
+void add_stats(replication::ReplicationStats& into, const replication::ReplicationStats& s) {
+  into.connects += s.connects;
+  into.reconnects += s.reconnects;
+  into.heartbeats += s.heartbeats;
+  into.artificial += s.artificial;
+  into.events += s.events;
+}
+
+}  // namespace
+
 // One file of the stream, as the follower reads it. A source that returns 0 because stop was
 // requested is not a finished file: that throws StopRequested, as the local feed's waits do.
 class ReplicationBinlogFeed::FileView : public ByteSource {
@@ -145,14 +157,7 @@ FeedFile ReplicationBinlogFeed::open(const Position& from) {
   auto source = make_source(file, position);
   {
     std::lock_guard lock(m_mutex);
-    if (m_source) {
-      const auto s = m_source->stats();
-      m_done_stats.connects += s.connects;
-      m_done_stats.reconnects += s.reconnects;
-      m_done_stats.heartbeats += s.heartbeats;
-      m_done_stats.artificial += s.artificial;
-      m_done_stats.events += s.events;
-    }
+    if (m_source) add_stats(m_done_stats, m_source->stats());
     m_source = std::move(source);
     if (m_stop.load()) m_source->stop();
   }
@@ -190,14 +195,7 @@ std::vector<BinlogFileInfo> ReplicationBinlogFeed::server_files() const {
 replication::ReplicationStats ReplicationBinlogFeed::stats() const {
   std::lock_guard lock(m_mutex);
   replication::ReplicationStats s = m_done_stats;
-  if (m_source) {
-    const auto c = m_source->stats();
-    s.connects += c.connects;
-    s.reconnects += c.reconnects;
-    s.heartbeats += c.heartbeats;
-    s.artificial += c.artificial;
-    s.events += c.events;
-  }
+  if (m_source) add_stats(s, m_source->stats());
   return s;
 }
 

@@ -66,6 +66,7 @@ class AlertEngine {
 
  private:
   void commit(policy::AlertState next, const std::vector<alerts::Notification>& notifications);
+  Answer apply(policy::AckOutcome outcome, std::string_view alert_id);
 
   policy::AlertPolicy m_policy;
   std::filesystem::path m_state_file;
