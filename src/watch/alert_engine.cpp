@@ -77,7 +77,7 @@ bool parse_sample(std::string_view line, policy::Observation& o) {
 std::string subject_of(const policy::Observation& o) {
   auto has = [&](const char* k) { return o.labels.count(k) != 0; };
   if (has("schema") && has("table")) return o.labels.at("schema") + "." + o.labels.at("table");
-  for (const char* k : {"mount", "replica", "bucket", "counter", "kind", "file", "type"})
+  for (const char* k : {"mount", "replica", "net_rule", "bucket", "counter", "kind", "file", "type"})
     if (has(k)) return o.labels.at(k);
   return o.metric;
 }

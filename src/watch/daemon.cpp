@@ -29,6 +29,7 @@
 #include "binwatch/policy/duration.h"
 #include "binwatch/watch/alert_engine.h"
 #include "binwatch/watch/binlog_feed.h"
+#include "binwatch/watch/net_monitor.h"
 #include "binwatch/watch/checkpoint.h"
 #include "binwatch/watch/follower.h"
 #include "binwatch/watch/metrics_writer.h"
@@ -261,6 +262,7 @@ class Daemon {
   std::vector<BinlogFileInfo> binlog_files(const ServerObservation* server);
   std::unique_ptr<Follower> m_follower;
   std::unique_ptr<AlertEngine> m_alerts;
+  std::unique_ptr<NetMonitor> m_net;
   std::string m_token;  // bearer token of the mutating alert endpoints (empty: they answer 403)
   void add_alert_routes(httplib::Server& http);
   std::shared_ptr<SqlPoller> m_sql;
@@ -329,6 +331,7 @@ void Daemon::sampler_loop() {
   uint64_t last_progress = 0;
   Clock::time_point last_progress_at = Clock::now();
   Clock::time_point next_alert_eval = Clock::now();
+  Clock::time_point next_net_sample = Clock::now();
   while (!m_stop.load()) {
     const auto cfg = config();
     const double now = seconds_since(m_started);
@@ -462,6 +465,10 @@ void Daemon::sampler_loop() {
       m_control = std::move(state);
     }
 
+    if (m_net && Clock::now() >= next_net_sample) {
+      next_net_sample = Clock::now() + std::chrono::milliseconds(m_net->interval_ms());
+      m_net->sample(seconds_since(m_started));
+    }
     if (m_alerts && Clock::now() >= next_alert_eval) {
       next_alert_eval = Clock::now() + std::chrono::milliseconds(cfg->alerts.interval_ms);
       m_alerts->evaluate(metrics(), unix_now_ms());
@@ -603,6 +610,7 @@ std::string Daemon::metrics() {
   w.family("binwatch_server_observation_age_seconds", "gauge", "Age of the last control-plane SQL observation (-1: none)");
   w.sample("binwatch_server_observation_age_seconds", ctl->server_age);
   const ProcessStats p = process_stats();
+  if (m_net) m_net->write_metrics(w);
   if (m_alerts) m_alerts->write_metrics(w);
   w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds");
   w.sample("process_cpu_seconds_total", p.cpu_seconds);
@@ -697,6 +705,7 @@ std::string Daemon::status_json() {
                  {"pending_burst_bytes", ctl->pending_burst_bytes},
                  {"learned_bytes_per_row", ctl->bytes_per_row_global}};
   if (m_health) m_health->status(j);
+  if (m_net) j["net"] = m_net->status();
   if (auto e = m_follower->error()) j["error"] = *e;
   return j.dump(2) + "\n";
 }
@@ -829,6 +838,7 @@ int Daemon::run() {
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("binwatch watch: /metrics, /api/v1/status, /api/v1/alerts\n", "text/plain");
   });
+  if (cfg->net.enabled) m_net = std::make_unique<NetMonitor>(cfg->net);
   if (cfg->alerts.enabled) {
     const std::string generator = "http://" + cfg->listen_host + ":" + std::to_string(cfg->listen_port) + "/api/v1/alerts";
     m_alerts = std::make_unique<AlertEngine>(cfg->alerts, cfg->state_dir, generator);

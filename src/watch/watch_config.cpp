@@ -160,7 +160,7 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
     throw ConfigError(c.origin + ":" + std::to_string(r.line) + ":" + std::to_string(r.column) + ": " +
                       std::string(e.description()));
   }
-  only_keys(c, root, "", {"source", "state", "http", "mysql", "partitions", "rates", "alerts", "replicas",
+  only_keys(c, root, "", {"source", "state", "http", "mysql", "partitions", "rates", "alerts", "net", "replicas",
                           "heartbeat", "integrity"});
   WatchConfig cfg;
   cfg.origin = c.origin;
@@ -251,6 +251,21 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
         cfg.mounts.push_back(std::move(o));
       }
     }
+  }
+
+  if (const auto* s = section(c, root, "net")) {
+    only_keys(c, *s, "net.", {"enabled", "proc_root", "policy", "interval_ms"});
+    if (const toml::node* e = s->get("enabled")) {
+      auto b = e->value_exact<bool>();
+      if (!b) c.fail(e, "net.enabled", "must be true or false");
+      cfg.net.enabled = *b;
+    }
+    if (auto r = text(c, s, "net.", "proc_root")) {
+      if (r->empty() || r->front() != '/') c.fail(s->get("proc_root"), "net.proc_root", "an absolute path is required");
+      cfg.net.proc_root = *r;
+    }
+    cfg.net.policy_file = text(c, s, "net.", "policy").value_or("");
+    if (auto v = integer<uint32_t>(c, s, "net.", "interval_ms", 100, 600000)) cfg.net.interval_ms = *v;
   }
 
   if (const auto* s = section(c, root, "alerts")) {
@@ -371,6 +386,10 @@ std::vector<std::string> describe_changes(const WatchConfig& a, const WatchConfi
   };
   cmp("rates.windows_s", windows(a), windows(b), false);
   cmp("rates.top_tables", a.top_tables, b.top_tables, false);
+  cmp("net.enabled", a.net.enabled, b.net.enabled, true);
+  cmp("net.proc_root", a.net.proc_root, b.net.proc_root, true);
+  cmp("net.policy", a.net.policy_file, b.net.policy_file, true);
+  cmp("net.interval_ms", a.net.interval_ms, b.net.interval_ms, true);
   cmp("alerts.enabled", a.alerts.enabled, b.alerts.enabled, true);
   cmp("alerts.policy", a.alerts.policy_file, b.alerts.policy_file, true);
   cmp("alerts.token_file", a.alerts.token_file, b.alerts.token_file, true);

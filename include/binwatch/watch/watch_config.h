@@ -66,6 +66,14 @@ struct IntegrityConfig {
   uint32_t torn_grace_ms = 60000;  // an incomplete event at the active file's end: finding after this
 };
 
+// [net]: the kernel's network and host counters beside the binlog (policies/net.toml rules).
+struct NetSettings {
+  bool enabled = true;
+  std::string proc_root = "/proc";  // another folder: a snapshot (tests); listeners are then not sampled
+  std::string policy_file;          // empty: the compiled-in policies/net.toml
+  uint32_t interval_ms = 5000;
+};
+
 struct WatchConfig {
   std::string origin;  // the file it came from (messages)
 
@@ -103,6 +111,7 @@ struct WatchConfig {
   std::vector<MountOverride> mounts;
 
   AlertsSettings alerts;
+  NetSettings net;
 
   // [rates]
   std::vector<uint32_t> windows_s = {60, 300, 900, 3600};

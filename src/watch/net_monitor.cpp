@@ -1,0 +1,79 @@
+#include "binwatch/watch/net_monitor.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "binwatch/net/net_sampler.h"
+#include "binwatch/watch/metrics_writer.h"
+
+namespace binwatch::watch {
+
+namespace {
+
+net::NetPolicy load_policy(const std::string& file) {
+  if (file.empty()) return net::default_net_policy();
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(file + ": cannot read the net policy");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return net::parse_net_policy(text.str(), file);
+}
+
+double level(net::Severity s) { return s == net::Severity::Critical ? 3 : s == net::Severity::Warning ? 2 : 1; }
+
+}  // namespace
+
+NetMonitor::NetMonitor(NetSettings settings) : m_settings(std::move(settings)), m_policy(load_policy(m_settings.policy_file)) {}
+
+void NetMonitor::sample(double now) {
+  net::SamplerOptions o;
+  o.proc_root = m_settings.proc_root;
+  o.listeners = m_settings.proc_root == "/proc";  // sock_diag sees this namespace only
+  try {
+    auto s = net::take_sample(o, now);
+    auto d = net::decide(m_policy, s.observation, m_state);
+    if (s.observation.listeners) {
+      std::optional<int64_t> somaxconn;
+      if (auto it = s.observation.values.find("sysctl.net.core.somaxconn"); it != s.observation.values.end())
+        somaxconn = it->second;
+      for (auto& f : net::check_listeners(m_policy.listen, *s.observation.listeners, somaxconn))
+        d.findings.push_back(std::move(f));
+    }
+    m_state = std::move(d.next);
+    std::lock_guard lock(m_mutex);
+    if (!m_error.empty()) spdlog::info("net: sampling {} works again", m_settings.proc_root);
+    m_findings = std::move(d.findings);
+    m_values = std::move(s.observation.values);
+    m_error.clear();
+    ++m_samples;
+  } catch (const std::exception& e) {
+    std::lock_guard lock(m_mutex);
+    if (m_error != e.what()) spdlog::warn("net: {}", e.what());
+    m_error = e.what();
+  }
+}
+
+void NetMonitor::write_metrics(MetricsWriter& w) const {
+  std::lock_guard lock(m_mutex);
+  w.family("binwatch_net_up", "gauge", "1 when the last /proc sample of the network counters worked");
+  w.sample("binwatch_net_up", m_error.empty() && m_samples > 0 ? 1 : 0);
+  w.family("binwatch_net_finding_severity", "gauge",
+           "Findings of the network counter policy (policies/net.toml): 1 info, 2 warning, 3 critical");
+  for (const auto& f : m_findings)
+    w.sample("binwatch_net_finding_severity", {{"net_rule", f.rule_id}, {"counter", f.counter}}, level(f.severity));
+  w.family("binwatch_net_counter", "gauge", "Kernel network and host counters and gauges as last sampled");
+  for (const auto& [name, value] : m_values) w.sample("binwatch_net_counter", {{"name", name}}, static_cast<double>(value));
+}
+
+nlohmann::json NetMonitor::status() const {
+  std::lock_guard lock(m_mutex);
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& f : m_findings)
+    findings.push_back({{"rule", f.rule_id}, {"severity", std::string(net::severity_name(f.severity))},
+                        {"counter", f.counter}, {"value", f.value}, {"message", f.message}});
+  return {{"proc_root", m_settings.proc_root}, {"samples", m_samples}, {"error", m_error}, {"findings", findings}};
+}
+
+}  // namespace binwatch::watch
