@@ -3,6 +3,8 @@
 // where: "FILE:LINE: rule[2].band[1].below: what".
 #include "binwatch/policy/alert_policy.h"
 
+#include "binwatch/atomic_file.h"
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -367,11 +369,9 @@ AlertPolicy parse_alert_policy(std::string_view toml_text, std::string_view orig
 }
 
 AlertPolicy load_alert_policy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw PolicyError(path + ": cannot read the alert policy");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_alert_policy(text.str(), path);
+  const auto text = read_whole_file(path);
+  if (!text) throw PolicyError(path + ": cannot read the alert policy");
+  return parse_alert_policy(*text, path);
 }
 
 std::string_view default_alert_policy_toml() { return kDefaultAlertPolicyToml; }

@@ -103,6 +103,12 @@ std::string list_files(MariadbServer& db) {
   return out;
 }
 
+// What a failed wait shows: the daemon's log, the server's files and the daemon's status.
+std::string failure_context(const Daemon& d, MariadbServer& db, const Http& http) {
+  const auto status = http.status();
+  return d.log() + "\nserver files: " + list_files(db) + "\nstatus: " + (status ? status->dump() : std::string("none"));
+}
+
 // Keeps a hard link (or copy) of every binlog file so that the report can still read purged ones.
 void keep_files(MariadbServer& db, const fs::path& keep) {
   fs::create_directories(keep);
@@ -113,6 +119,20 @@ void keep_files(MariadbServer& db, const fs::path& keep) {
     fs::create_hard_link(f, to, ec);
     if (ec) fs::copy_file(f, to, fs::copy_options::overwrite_existing);
   }
+}
+
+// Keeps links of every binlog file in `keep`, then purges all but the active one (the server keeps
+// files until InnoDB has checkpointed their transactions: retried a little). Returns how many
+// files were listed before.
+size_t purge_all_but_active(MariadbServer& db, const fs::path& keep) {
+  keep_files(db, keep);
+  const std::string active = db.binlog_files().back().filename().string();
+  const size_t listed = db.binlog_files().size();
+  EXPECT_TRUE(wait_for([&] {
+    db.exec("PURGE BINARY LOGS TO '" + active + "'");
+    return db.binlog_files().size() == 1;
+  }, 5000)) << "only purged down to " << db.binlog_files().size() << " of " << listed;
+  return listed;
 }
 
 // The tables workload() writes: three in app, one in other.
@@ -189,8 +209,7 @@ TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
   for (int r = 1; r <= 3; ++r) workload(db, r);
   db.flush_binary_logs();  // rotation while following
   for (int r = 4; r <= 5; ++r) workload(db, r);
-  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
-                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
+  ASSERT_TRUE(caught_up(http, db)) << failure_context(*d, db, http);
 
   // kill -9 right after more writes (the daemon may be mid-transaction), write while it is
   // dead, rotate, then restart from the checkpoint.
@@ -200,32 +219,22 @@ TEST_F(WatchIntegration, MetricsEqualTheReportThroughRotationPurgeAndKill) {
   db.flush_binary_logs();
   workload(db, 8);
   d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
-  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
-                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
+  ASSERT_TRUE(caught_up(http, db)) << failure_context(*d, db, http);
 
   // Purge everything but the active file while following; the kept links let the report read them.
-  keep_files(db, scratch.path() / "keep");
-  const std::string active = db.binlog_files().back().filename().string();
-  const size_t listed = db.binlog_files().size();
-  // The server keeps files until InnoDB has checkpointed their transactions: retry a little.
-  EXPECT_TRUE(wait_for([&] {
-    db.exec("PURGE BINARY LOGS TO '" + active + "'");
-    return db.binlog_files().size() == 1;
-  }, 5000)) << "only purged down to " << db.binlog_files().size() << " of " << listed;
+  const size_t listed = purge_all_but_active(db, scratch.path() / "keep");
   ASSERT_LT(db.binlog_files().size(), listed);
   workload(db, 9);
   db.flush_binary_logs();
   workload(db, 10);
-  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
-                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
+  ASSERT_TRUE(caught_up(http, db)) << failure_context(*d, db, http);
   keep_files(db, scratch.path() / "keep");
 
   // SIGTERM: a clean stop with a final checkpoint; the restarted daemon shows the same totals.
   const std::string before_stop = *http.get("/metrics");
   EXPECT_EQ(d->stop(SIGTERM), 0);
   d = std::make_unique<Daemon>(config, scratch.path() / "daemon.log");
-  ASSERT_TRUE(caught_up(http, db)) << d->log() << "\nserver files: " << list_files(db)
-                                   << "\nstatus: " << (http.status() ? http.status()->dump() : std::string("none"));
+  ASSERT_TRUE(caught_up(http, db)) << failure_context(*d, db, http);
   const std::string metrics = *http.get("/metrics");
   EXPECT_EQ(scrape(metrics, "binwatch_binlog_bytes_total"), scrape(before_stop, "binwatch_binlog_bytes_total"));
 
@@ -280,10 +289,7 @@ TEST_F(WatchIntegration, ReplicationModeMetricsEqualTheReportThroughDumpKillPurg
     EXPECT_EQ(start_file, files.back().filename().string());
     EXPECT_EQ(start_offset, fs::file_size(files.back()));
   }
-  auto context = [&] {
-    return d->log() + "\nserver files: " + list_files(db) +
-           "\nstatus: " + (http.status() ? http.status()->dump() : std::string("none"));
-  };
+  auto context = [&] { return failure_context(*d, db, http); };
 
   for (int r = 1; r <= 2; ++r) workload(db, r);
   db.flush_binary_logs();
@@ -310,13 +316,7 @@ TEST_F(WatchIntegration, ReplicationModeMetricsEqualTheReportThroughDumpKillPurg
   ASSERT_TRUE(caught_up(http, db)) << context();
 
   // Purge everything but the active file while streaming.
-  keep_files(db, scratch.path() / "keep");
-  const std::string active = db.binlog_files().back().filename().string();
-  const size_t listed = db.binlog_files().size();
-  EXPECT_TRUE(wait_for([&] {
-    db.exec("PURGE BINARY LOGS TO '" + active + "'");
-    return db.binlog_files().size() == 1;
-  }, 5000)) << "only purged down to " << db.binlog_files().size() << " of " << listed;
+  purge_all_but_active(db, scratch.path() / "keep");
   workload(db, 9);
   db.flush_binary_logs();
   workload(db, 10);

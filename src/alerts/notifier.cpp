@@ -1,6 +1,8 @@
 // Log, webhook, Alertmanager and PagerDuty notifiers (exec: exec_notifier.cpp).
 #include "binwatch/alerts/notifier.h"
 
+#include "binwatch/atomic_file.h"
+
 #include <pthread.h>
 #include <unistd.h>
 
@@ -211,14 +213,12 @@ class PagerDutyNotifier final : public Notifier {
 };
 
 std::string read_routing_key(const ReceiverConfig& c) {
-  std::ifstream in(c.routing_key_file, std::ios::binary);
-  if (!in) {
+  const auto text = read_whole_file(c.routing_key_file);
+  if (!text) {
     throw std::runtime_error(c.routing_key_file + ": cannot read the PagerDuty routing key of receiver \"" + c.name +
                              "\"");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string key = text.str();
+  std::string key = *text;
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.front()))) key.erase(key.begin());
   if (key.empty() || key.find_first_of(" \t\r\n") != std::string::npos) {

@@ -62,14 +62,12 @@ std::optional<json> decode(std::string_view line) {
 
 OutboxJournal::Contents OutboxJournal::read(const fs::path& file) {
   Contents c;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  const auto contents = read_whole_file(file);
+  if (!contents) {
     if (!fs::exists(file)) return c;
     throw std::runtime_error(file.string() + ": cannot read the alert outbox");
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  const std::string text = buf.str();
+  const std::string& text = *contents;
   if (text.empty() || (text.size() < kHeader.size() && kHeader.starts_with(text))) {
     c.warnings.push_back(file.string() + ": empty or torn header (kill -9 while it was created?); starting empty");
     return c;

@@ -5,12 +5,22 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 namespace binwatch {
 
 namespace fs = std::filesystem;
+
+std::optional<std::string> read_whole_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 bool write_all(int fd, std::string_view data) {
   size_t done = 0;

@@ -158,11 +158,10 @@ AlertEngine::AlertEngine(const AlertsSettings& settings, const fs::path& state_d
 
   std::error_code ec;
   if (fs::exists(m_state_file, ec)) {
-    std::ifstream in(m_state_file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
+    const auto text = read_whole_file(m_state_file);
     try {
-      m_state = policy::alert_state_from_json(json::parse(text.str()));
+      if (!text) throw std::runtime_error("cannot open it");
+      m_state = policy::alert_state_from_json(json::parse(*text));
     } catch (const std::exception& e) {
       throw std::runtime_error(m_state_file.string() + ": cannot read the alert state: " + e.what() +
                                " (move it away to start with no alerts and no acknowledgements)");

@@ -81,15 +81,13 @@ Attribution attribution_from_json(const std::string& text) { return from_json(js
 fs::path checkpoint_path(const fs::path& state_dir) { return state_dir / "checkpoint.json"; }
 
 std::optional<Checkpoint> load_checkpoint(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  const auto text = read_whole_file(file);
+  if (!text) {
     if (!fs::exists(file)) return std::nullopt;
     throw std::runtime_error(file.string() + ": cannot read the checkpoint");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   try {
-    const json j = json::parse(text.str());
+    const json j = json::parse(*text);
     if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown version");
     Checkpoint c;
     c.start = {j.at("start").at("file"), j.at("start").at("offset")};

@@ -2,6 +2,8 @@
 // unknown key slips through, in the style of policies/net_policy.cpp, with the line of each error.
 #include "binwatch/watch/watch_config.h"
 
+#include "binwatch/atomic_file.h"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -255,11 +257,7 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
 
   if (const auto* s = section(c, root, "net")) {
     only_keys(c, *s, "net.", {"enabled", "proc_root", "policy", "interval_ms"});
-    if (const toml::node* e = s->get("enabled")) {
-      auto b = e->value_exact<bool>();
-      if (!b) c.fail(e, "net.enabled", "must be true or false");
-      cfg.net.enabled = *b;
-    }
+    if (auto v = boolean(c, s, "net.", "enabled")) cfg.net.enabled = *v;
     if (auto r = text(c, s, "net.", "proc_root")) {
       if (r->empty() || r->front() != '/') c.fail(s->get("proc_root"), "net.proc_root", "an absolute path is required");
       cfg.net.proc_root = *r;
@@ -270,11 +268,7 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
 
   if (const auto* s = section(c, root, "alerts")) {
     only_keys(c, *s, "alerts.", {"enabled", "policy", "token_file", "interval_ms", "receiver"});
-    if (const toml::node* e = s->get("enabled")) {
-      auto b = e->value_exact<bool>();
-      if (!b) c.fail(e, "alerts.enabled", "must be true or false");
-      cfg.alerts.enabled = *b;
-    }
+    if (auto v = boolean(c, s, "alerts.", "enabled")) cfg.alerts.enabled = *v;
     cfg.alerts.policy_file = text(c, s, "alerts.", "policy").value_or("");
     cfg.alerts.token_file = text(c, s, "alerts.", "token_file").value_or("");
     if (auto v = integer<uint32_t>(c, s, "alerts.", "interval_ms", 100, 600000)) cfg.alerts.interval_ms = *v;
@@ -332,11 +326,9 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
 }
 
 WatchConfig load_watch_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read the configuration file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_watch_config(text.str(), path);
+  const auto text = read_whole_file(path);
+  if (!text) throw ConfigError(path + ": cannot read the configuration file");
+  return parse_watch_config(*text, path);
 }
 
 std::vector<std::string> describe_changes(const WatchConfig& a, const WatchConfig& b) {
