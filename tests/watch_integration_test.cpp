@@ -981,7 +981,7 @@ TEST_F(WatchIntegration, NetFindingsReachMetricsStatusAndAlerts) {
   const std::string metrics = *http.get("/metrics");
   EXPECT_NE(metrics.find("binwatch_net_finding_severity{net_rule=\"" + conntrack_rule + "\""), std::string::npos);
   EXPECT_NE(metrics.find("binwatch_net_up 1"), std::string::npos);
-  EXPECT_NE(metrics.find("binwatch_net_counter{name=\"conntrack.count\"} 65536"), std::string::npos);
+  EXPECT_NE(metrics.find("binwatch_net_value{name=\"conntrack.count\"} 65536"), std::string::npos);
   EXPECT_TRUE(wait_for([&] {
     auto a = http.get("/api/v1/alerts");
     if (!a) return false;

@@ -1,10 +1,8 @@
 #include "binwatch/watch/net_monitor.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <spdlog/spdlog.h>
 
+#include "binwatch/atomic_file.h"
 #include "binwatch/net/net_sampler.h"
 #include "binwatch/watch/metrics_writer.h"
 
@@ -14,11 +12,9 @@ namespace {
 
 net::NetPolicy load_policy(const std::string& file) {
   if (file.empty()) return net::default_net_policy();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(file + ": cannot read the net policy");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return net::parse_net_policy(text.str(), file);
+  const auto text = read_whole_file(file);
+  if (!text) throw std::runtime_error(file + ": cannot read the net policy");
+  return net::parse_net_policy(*text, file);
 }
 
 double level(net::Severity s) { return s == net::Severity::Critical ? 3 : s == net::Severity::Warning ? 2 : 1; }
@@ -63,8 +59,8 @@ void NetMonitor::write_metrics(MetricsWriter& w) const {
            "Findings of the network counter policy (policies/net.toml): 1 info, 2 warning, 3 critical");
   for (const auto& f : m_findings)
     w.sample("binwatch_net_finding_severity", {{"net_rule", f.rule_id}, {"counter", f.counter}}, level(f.severity));
-  w.family("binwatch_net_counter", "gauge", "Kernel network and host counters and gauges as last sampled");
-  for (const auto& [name, value] : m_values) w.sample("binwatch_net_counter", {{"name", name}}, static_cast<double>(value));
+  w.family("binwatch_net_value", "gauge", "Kernel network and host counters and gauges as last sampled");
+  for (const auto& [name, value] : m_values) w.sample("binwatch_net_value", {{"name", name}}, static_cast<double>(value));
 }
 
 nlohmann::json NetMonitor::status() const {

@@ -25,7 +25,7 @@ class NetMonitor {
   // One sample at `now` (monotonic seconds).
   void sample(double now);
   // binwatch_net_up, binwatch_net_finding_severity{net_rule,counter} (1 info, 2 warning,
-  // 3 critical), binwatch_net_counter{name} (every counter and gauge of the sample).
+  // 3 critical), binwatch_net_value{name} (every counter and gauge of the sample).
   void write_metrics(MetricsWriter& w) const;
   [[nodiscard]] nlohmann::json status() const;
   [[nodiscard]] uint32_t interval_ms() const { return m_settings.interval_ms; }
