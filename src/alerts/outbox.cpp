@@ -431,7 +431,9 @@ OutboxStatus Outbox::status() const {
   std::lock_guard lock(m_mutex);
   OutboxStatus s;
   s.pending = m_pending.size();
-  for (const auto& [name, rx] : m_receivers) {
+  for (const auto& [receiver_name, rx] : m_receivers) {
+    // A named copy: clang before 16 cannot capture a structured binding in a lambda.
+    const std::string& name = receiver_name;
     ReceiverStatus r = rx.stats;
     r.pending = static_cast<size_t>(std::count_if(m_pending.begin(), m_pending.end(),
                                                   [&](const auto& kv) { return kv.second.n.receiver == name; }));
