@@ -25,6 +25,8 @@ PKGS=(
   libsystemd-dev                    # binwatch watch: sd_notify (Type=notify READY/STATUS/WATCHDOG)
   prometheus                        # tests: promtool check rules/metrics on docs/prometheus and a live scrape
   prometheus-alertmanager           # tests: alert delivery against a real Alertmanager 0.25 on loopback
+  percona-toolkit                   # tests: pt-online-schema-change --pause-file, pt-archiver --sentinel and plugin
+  curl                              # tests: a plain HTTP client honouring /check/{app} (freno API)
 )
 LIST=()
 for p in "${PKGS[@]}"; do LIST+=("$p"); done

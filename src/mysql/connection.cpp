@@ -4,6 +4,7 @@
 #include "binwatch/mysql/connection.h"
 
 #include <algorithm>
+#include <mutex>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -95,6 +96,26 @@ std::optional<std::string> password_from_environment() {
   return std::nullopt;
 }
 
+namespace {
+// Server thread ids of this process's open connections: session control never kills them.
+std::mutex g_own_mutex;
+std::vector<uint64_t> g_own_ids;
+}  // namespace
+
+std::vector<uint64_t> own_thread_ids() {
+  std::lock_guard lock(g_own_mutex);
+  return g_own_ids;
+}
+
+void Connection::Closer::operator()(MYSQL* m) const {
+  if (!m) return;
+  if (const uint64_t id = mysql_thread_id(m)) {
+    std::lock_guard lock(g_own_mutex);
+    if (auto it = std::find(g_own_ids.begin(), g_own_ids.end(), id); it != g_own_ids.end()) g_own_ids.erase(it);
+  }
+  mysql_close(m);
+}
+
 Connection::Connection(const ConnectionOptions& o) : m_mysql(mysql_init(nullptr)) {
   if (!m_mysql) throw MysqlError(0, "mysql_init failed (out of memory)");
   MYSQL* m = m_mysql.get();
@@ -125,7 +146,13 @@ Connection::Connection(const ConnectionOptions& o) : m_mysql(mysql_init(nullptr)
   if (const char* host = m->host_info) {
     if (!use_socket) m_endpoint = m_endpoint + " (" + host + ")";
   }
+  if (const uint64_t id = mysql_thread_id(m)) {
+    std::lock_guard lock(g_own_mutex);
+    g_own_ids.push_back(id);
+  }
 }
+
+uint64_t Connection::thread_id() const { return m_mysql ? mysql_thread_id(m_mysql.get()) : 0; }
 
 Connection::~Connection() = default;
 Connection::Connection(Connection&&) noexcept = default;

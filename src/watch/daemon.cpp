@@ -38,6 +38,8 @@
 #include "binwatch/watch/rate_tracker.h"
 #include "binwatch/watch/replication_feed.h"
 #include "binwatch/watch/replication_health.h"
+#include "binwatch/watch/session_control.h"
+#include "binwatch/watch/throttle_engine.h"
 
 namespace binwatch::watch {
 
@@ -285,7 +287,41 @@ class Daemon {
 
   // Replication health (issue 9): integrity findings, primary and replica monitors.
   std::unique_ptr<ReplicationHealth> m_health;
+
+  // Throttling of bulk jobs (issue 6).
+  std::shared_ptr<ThrottleEngine> m_throttle;  // shared: a session thread left behind keeps it
+  std::shared_ptr<SessionControl> m_sessions;
+  void add_throttle_routes(httplib::Server& http);
+  void update_throttle(const ControlState& state);
 };
+
+void Daemon::update_throttle(const ControlState& state) {
+  policy::ThrottleInputs in;
+  // The binlog partition that is closest to full decides (burst of open transactions included).
+  for (const auto& m : state.mounts) {
+    if (!m.target.holds_binlog || m.usage.size == 0) continue;
+    const double ttf = std::isfinite(m.projection.time_to_full_burst) || !std::isfinite(m.projection.time_to_full)
+                           ? std::min(m.projection.time_to_full_burst, m.projection.time_to_full)
+                           : m.projection.time_to_full;
+    const double free_pct = 100.0 * static_cast<double>(m.usage.avail) / static_cast<double>(m.usage.size);
+    if (!in.time_to_full_s || ttf < *in.time_to_full_s) {
+      in.time_to_full_s = ttf;
+      in.mount = m.target.mount;
+    }
+    if (!in.free_percent || free_pct < *in.free_percent) in.free_percent = free_pct;
+  }
+  // The worst replica lag (either source) from the replication health metrics.
+  if (m_health) {
+    MetricsWriter w;
+    m_health->metrics(w);
+    for (const auto& o : observations_from_exposition(w.text())) {
+      if (o.metric != "binwatch_replica_lag_seconds" || !std::isfinite(o.value)) continue;
+      if (!in.replica_lag_s || o.value > *in.replica_lag_s) in.replica_lag_s = o.value;
+    }
+  }
+  m_throttle->set_bytes_per_row(state.bytes_per_row_global);
+  m_throttle->update(in, unix_now_ms());
+}
 
 std::vector<BinlogFileInfo> Daemon::binlog_files(const ServerObservation* server) {
   if (!m_index.empty()) return binlog_files_of(m_index);
@@ -373,7 +409,9 @@ void Daemon::sampler_loop() {
       state->checkpoint_position = m_saved_position;
     }
 
+    bool sampled_partitions = false;
     if (Clock::now() >= next_partition_sample) {
+      sampled_partitions = true;
       next_partition_sample = Clock::now() + std::chrono::milliseconds(cfg->sample_interval_ms);
       // Paths the server writes to: the binlog folder always; the rest from server variables.
       std::vector<RolePath> paths;
@@ -462,8 +500,9 @@ void Daemon::sampler_loop() {
     }
     {
       std::lock_guard lock(m_control_mutex);
-      m_control = std::move(state);
+      m_control = state;
     }
+    if (m_throttle && sampled_partitions) update_throttle(*state);
 
     if (m_net && Clock::now() >= next_net_sample) {
       next_net_sample = Clock::now() + std::chrono::milliseconds(m_net->interval_ms());
@@ -483,8 +522,10 @@ void Daemon::sampler_loop() {
     if (m_follower->running() && Clock::now() - last_progress_at < std::chrono::seconds(20)) notify("WATCHDOG=1");
     notify("STATUS=following " + snap->position.file + ":" + std::to_string(snap->position.offset));
 
+    // Wake for the next partition sample (the throttle acts on it within that period).
+    const auto wait = std::min<uint32_t>(1000, cfg->sample_interval_ms);
     std::unique_lock lock(m_wake_mutex);
-    m_wake.wait_for(lock, std::chrono::seconds(1), [&] { return m_stop.load(); });
+    m_wake.wait_for(lock, std::chrono::milliseconds(wait), [&] { return m_stop.load(); });
   }
 }
 
@@ -612,6 +653,7 @@ std::string Daemon::metrics() {
   const ProcessStats p = process_stats();
   if (m_net) m_net->write_metrics(w);
   if (m_alerts) m_alerts->write_metrics(w);
+  if (m_throttle) m_throttle->write_metrics(w);
   w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds");
   w.sample("process_cpu_seconds_total", p.cpu_seconds);
   w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
@@ -706,6 +748,7 @@ std::string Daemon::status_json() {
                  {"learned_bytes_per_row", ctl->bytes_per_row_global}};
   if (m_health) m_health->status(j);
   if (m_net) j["net"] = m_net->status();
+  if (m_throttle) j["throttle"] = m_throttle->status(unix_now_ms());
   if (auto e = m_follower->error()) j["error"] = *e;
   return j.dump(2) + "\n";
 }
@@ -758,6 +801,86 @@ void Daemon::add_alert_routes(httplib::Server& http) {
             [mutate](const httplib::Request& req, httplib::Response& res) { mutate(req, res, true); });
   http.Post(R"(/api/v1/alerts/([^/]+)/unack)",
             [mutate](const httplib::Request& req, httplib::Response& res) { mutate(req, res, false); });
+}
+
+void Daemon::add_throttle_routes(httplib::Server& http) {
+  // freno: HEAD/GET /check/{app}[/mysql/{store}] (cpp-httplib answers HEAD through GET routes).
+  auto check = [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string app = req.matches[1];
+    const auto a = m_throttle->check(app, unix_now_ms());
+    res.status = a.status;
+    res.set_content(check_body(a).dump() + "\n", "application/json");
+  };
+  http.Get(R"(/check/([^/]+))", check);
+  http.Get(R"(/check/([^/]+)/mysql/([^/]+))", check);
+
+  // Mutating freno endpoints: behind the API token (alerts.token_file).
+  auto guarded = [this](const httplib::Request& req, httplib::Response& res) {
+    auto answer = [&](int status, const json& body) {
+      res.status = status;
+      res.set_content(body.dump(2) + "\n", "application/json");
+    };
+    if (m_token.empty()) {
+      answer(403, {{"error", "throttling apps over HTTP is off: set alerts.token_file (the API token)"}});
+      return false;
+    }
+    if (!bearer_matches(req.get_header_value("Authorization"), m_token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      answer(401, {{"error", "missing or wrong bearer token (Authorization: Bearer <alerts.token_file>)"}});
+      return false;
+    }
+    return true;
+  };
+  auto throttle = [this, guarded](const httplib::Request& req, httplib::Response& res) {
+    if (!guarded(req, res)) return;
+    const std::string app = req.matches[1];
+    // freno's defaults: one hour, ratio 1 (every check refused).
+    double ttl = 60, ratio = 1;
+    const std::string path = req.path;
+    auto number_after = [&](const std::string& key, double& out) {
+      const auto at = path.find("/" + key + "/");
+      if (at == std::string::npos) return true;
+      const std::string v = path.substr(at + key.size() + 2, path.find('/', at + key.size() + 2) - (at + key.size() + 2));
+      try {
+        size_t used = 0;
+        out = std::stod(v, &used);
+        return used == v.size() && std::isfinite(out);
+      } catch (const std::exception&) {
+        return false;
+      }
+    };
+    if (!number_after("ttl", ttl) || ttl <= 0 || ttl > 7 * 24 * 60) {
+      res.status = 400;
+      res.set_content(json{{"error", "ttl: minutes in (0, 10080]"}}.dump() + "\n", "application/json");
+      return;
+    }
+    if (!number_after("ratio", ratio) || ratio <= 0 || ratio > 1) {
+      res.status = 400;
+      res.set_content(json{{"error", "ratio: a number in (0, 1]"}}.dump() + "\n", "application/json");
+      return;
+    }
+    const std::string by = req.has_param("by") ? req.get_param_value("by") : req.remote_addr;
+    res.set_content(m_throttle->throttle_app(app, ttl, ratio, by, unix_now_ms()).dump(2) + "\n", "application/json");
+  };
+  for (const char* pattern : {R"(/throttle-app/([^/]+))", R"(/throttle-app/([^/]+)/ttl/[^/]+)",
+                              R"(/throttle-app/([^/]+)/ratio/[^/]+)", R"(/throttle-app/([^/]+)/ttl/[^/]+/ratio/[^/]+)"}) {
+    http.Get(pattern, throttle);
+    http.Post(pattern, throttle);
+  }
+  auto unthrottle = [this, guarded](const httplib::Request& req, httplib::Response& res) {
+    if (!guarded(req, res)) return;
+    const std::string by = req.has_param("by") ? req.get_param_value("by") : req.remote_addr;
+    res.set_content(m_throttle->unthrottle_app(std::string(req.matches[1]), by, unix_now_ms()).dump(2) + "\n",
+                    "application/json");
+  };
+  http.Get(R"(/unthrottle-app/([^/]+))", unthrottle);
+  http.Post(R"(/unthrottle-app/([^/]+))", unthrottle);
+  http.Get("/throttled-apps", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(m_throttle->throttled_apps(unix_now_ms()).dump(2) + "\n", "application/json");
+  });
+  http.Get("/api/v1/throttle", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(m_throttle->status(unix_now_ms()).dump(2) + "\n", "application/json");
+  });
 }
 
 int Daemon::run() {
@@ -836,14 +959,19 @@ int Daemon::run() {
     res.set_content(status_json(), "application/json");
   });
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("binwatch watch: /metrics, /api/v1/status, /api/v1/alerts\n", "text/plain");
+    res.set_content("binwatch watch: /metrics, /api/v1/status, /api/v1/alerts, /api/v1/throttle, /check/{app}\n",
+                    "text/plain");
   });
   if (cfg->net.enabled) m_net = std::make_unique<NetMonitor>(cfg->net);
   if (cfg->alerts.enabled) {
     const std::string generator = "http://" + cfg->listen_host + ":" + std::to_string(cfg->listen_port) + "/api/v1/alerts";
     m_alerts = std::make_unique<AlertEngine>(cfg->alerts, cfg->state_dir, generator);
-    if (!cfg->alerts.token_file.empty()) m_token = read_token_file(cfg->alerts.token_file);
     add_alert_routes(http);
+  }
+  if (!cfg->alerts.token_file.empty()) m_token = read_token_file(cfg->alerts.token_file);
+  if (cfg->throttle.enabled) {
+    m_throttle = std::make_shared<ThrottleEngine>(cfg->throttle, cfg->state_dir);
+    add_throttle_routes(http);
   }
   if (!http.bind_to_port(cfg->listen_host, cfg->listen_port)) {
     throw std::runtime_error("http.listen: cannot listen on " + cfg->listen_host + ":" + std::to_string(cfg->listen_port));
@@ -877,6 +1005,17 @@ int Daemon::run() {
   std::thread sql_thread;
   if (m_sql) sql_thread = std::thread([sql = m_sql] { sql->run(); });
   m_health->start();
+  std::thread sessions_thread;
+  if (m_throttle && cfg->has_mysql()) {
+    SessionControl::Options so;
+    so.connection = connection;
+    so.interval_ms = cfg->throttle.session_interval_ms;
+    so.now_ms = [] { return unix_now_ms(); };
+    m_sessions = std::make_shared<SessionControl>(std::move(so), m_throttle);
+    sessions_thread = std::thread([s = m_sessions] { s->run(); });
+  } else if (m_throttle) {
+    spdlog::info("throttle: no [mysql] connection: sessions are not watched (cooperative jobs and flag files only)");
+  }
 
   notify("READY=1");
   int rc = 0;
@@ -915,6 +1054,15 @@ int Daemon::run() {
   http_thread.join();
   if (m_alerts) m_alerts->stop();
   m_health->stop();
+  if (m_sessions) {
+    m_sessions->stop();
+    for (int i = 0; i < 20 && !m_sessions->done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (m_sessions->done()) sessions_thread.join();
+    else {
+      spdlog::warn("session control: the server does not answer; leaving it behind");
+      sessions_thread.detach();
+    }
+  }
   if (m_sql) {
     m_sql->stop.store(true);
     m_sql->cv.notify_all();

@@ -163,7 +163,7 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
                       std::string(e.description()));
   }
   only_keys(c, root, "", {"source", "state", "http", "mysql", "partitions", "rates", "alerts", "net", "replicas",
-                          "heartbeat", "integrity"});
+                          "heartbeat", "integrity", "throttle"});
   WatchConfig cfg;
   cfg.origin = c.origin;
 
@@ -264,6 +264,23 @@ WatchConfig parse_watch_config(std::string_view toml_text, std::string_view orig
     }
     cfg.net.policy_file = text(c, s, "net.", "policy").value_or("");
     if (auto v = integer<uint32_t>(c, s, "net.", "interval_ms", 100, 600000)) cfg.net.interval_ms = *v;
+  }
+
+  if (const auto* s = section(c, root, "throttle")) {
+    only_keys(c, *s, "throttle.",
+              {"enabled", "policy", "ghost_flag_file", "pt_osc_pause_file", "pt_archiver_sentinel", "session_interval_ms"});
+    auto& t = cfg.throttle;
+    if (auto v = boolean(c, s, "throttle.", "enabled")) t.enabled = *v;
+    t.policy_file = text(c, s, "throttle.", "policy").value_or("");
+    for (auto [key, out] : {std::pair<const char*, std::string*>{"ghost_flag_file", &t.ghost_flag_file},
+                            {"pt_osc_pause_file", &t.pt_osc_pause_file},
+                            {"pt_archiver_sentinel", &t.pt_archiver_sentinel}}) {
+      if (auto r = text(c, s, "throttle.", key)) {
+        if (!r->empty() && r->front() != '/') c.fail(s->get(key), std::string("throttle.") + key, "an absolute path is required");
+        *out = *r;
+      }
+    }
+    if (auto v = integer<uint32_t>(c, s, "throttle.", "session_interval_ms", 50, 600000)) t.session_interval_ms = *v;
   }
 
   if (const auto* s = section(c, root, "alerts")) {
@@ -382,6 +399,12 @@ std::vector<std::string> describe_changes(const WatchConfig& a, const WatchConfi
   cmp("net.proc_root", a.net.proc_root, b.net.proc_root, true);
   cmp("net.policy", a.net.policy_file, b.net.policy_file, true);
   cmp("net.interval_ms", a.net.interval_ms, b.net.interval_ms, true);
+  cmp("throttle.enabled", a.throttle.enabled, b.throttle.enabled, true);
+  cmp("throttle.policy", a.throttle.policy_file, b.throttle.policy_file, true);
+  cmp("throttle.ghost_flag_file", a.throttle.ghost_flag_file, b.throttle.ghost_flag_file, true);
+  cmp("throttle.pt_osc_pause_file", a.throttle.pt_osc_pause_file, b.throttle.pt_osc_pause_file, true);
+  cmp("throttle.pt_archiver_sentinel", a.throttle.pt_archiver_sentinel, b.throttle.pt_archiver_sentinel, true);
+  cmp("throttle.session_interval_ms", a.throttle.session_interval_ms, b.throttle.session_interval_ms, true);
   cmp("alerts.enabled", a.alerts.enabled, b.alerts.enabled, true);
   cmp("alerts.policy", a.alerts.policy_file, b.alerts.policy_file, true);
   cmp("alerts.token_file", a.alerts.token_file, b.alerts.token_file, true);

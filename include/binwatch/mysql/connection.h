@@ -81,14 +81,20 @@ class Connection {
   // Where it is connected: "host:port" or the socket path (for messages).
   [[nodiscard]] const std::string& endpoint() const { return m_endpoint; }
   [[nodiscard]] MYSQL* handle() const { return m_mysql.get(); }
+  // The server's id of this connection (CONNECTION_ID(), the processlist Id).
+  [[nodiscard]] uint64_t thread_id() const;
 
  private:
   struct Closer {
-    void operator()(MYSQL* m) const { mysql_close(m); }
+    void operator()(MYSQL* m) const;  // also forgets its thread id (own_thread_ids)
   };
   std::unique_ptr<MYSQL, Closer> m_mysql;
   std::string m_endpoint;
 };
+
+// Processlist ids of every connection this process has open (binwatch's own sessions, which
+// session control must never kill).
+std::vector<uint64_t> own_thread_ids();
 
 // A backtick-quoted identifier (`a``b` for a`b).
 std::string quote_identifier(std::string_view name);

@@ -74,6 +74,18 @@ struct NetSettings {
   uint32_t interval_ms = 5000;
 };
 
+// [throttle]: bulk maintenance jobs slowed, paused or stopped before the binlog partition fills
+// (policies/throttle.toml rules; freno-compatible /check API, flag files, session control).
+struct ThrottleSettings {
+  bool enabled = true;
+  std::string policy_file;  // empty: the compiled-in policies/throttle.toml
+  // Flag files the daemon creates at the policy's [flags] levels and removes below them.
+  std::string ghost_flag_file;      // gh-ost --throttle-flag-file
+  std::string pt_osc_pause_file;    // pt-online-schema-change --pause-file
+  std::string pt_archiver_sentinel; // pt-archiver --sentinel (stops the job)
+  uint32_t session_interval_ms = 1000;  // processlist poll of session control (needs [mysql])
+};
+
 struct WatchConfig {
   std::string origin;  // the file it came from (messages)
 
@@ -112,6 +124,7 @@ struct WatchConfig {
 
   AlertsSettings alerts;
   NetSettings net;
+  ThrottleSettings throttle;
 
   // [rates]
   std::vector<uint32_t> windows_s = {60, 300, 900, 3600};

@@ -1,0 +1,101 @@
+#pragma once
+// Issue 6 in the daemon: the throttle level from the binlog partition projection and replica lag
+// (pure policy: binwatch/policy/throttle_policy.h), told to cooperative jobs (freno-compatible
+// /check API, gh-ost / pt-online-schema-change / pt-archiver flag files, `binwatch run`) and acted
+// on for non-cooperative sessions (SessionControl, its own control-plane thread and connection).
+//
+// Every decision and action is a JSON line in STATE/throttle-audit.jsonl (appended, fsynced) and
+// in the log, and counted in /metrics. The level and the operators' app throttles are kept in
+// STATE/throttle.json (write, fsync, rename): a restart during a pause does not resume the jobs
+// before the projection has recovered for the hold time.
+//
+// Stable metric names (the alert policy's throttle rule uses binwatch_throttle_level):
+//   binwatch_throttle_level                       0 ok, 1.. the policy's levels in order
+//   binwatch_throttle_level_info{level}           1 for the current level's name
+//   binwatch_throttle_level_changes_total
+//   binwatch_throttle_checks_total{app,status}    /check answers
+//   binwatch_throttle_flag_file{tool}             1 while the flag file exists
+//   binwatch_throttle_session_actions_total{action,mode}   mode = enforced | dry_run
+//   binwatch_throttle_bulk_sessions               bulk sessions seen in the last processlist poll
+//   binwatch_throttle_audit_errors_total
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "binwatch/policy/throttle_policy.h"
+#include "binwatch/watch/watch_config.h"
+
+namespace binwatch::watch {
+
+class MetricsWriter;
+
+class ThrottleEngine {
+ public:
+  // Loads the policy (file or built-in) and the saved state; throws naming the file at fault.
+  ThrottleEngine(const ThrottleSettings& settings, const std::filesystem::path& state_dir);
+
+  // Control plane, after each partition sample: decide the level, keep the flag files in step,
+  // audit a change.
+  void update(const policy::ThrottleInputs& in, int64_t now_ms);
+
+  // HTTP threads: /check/{app}. Counted; never blocks on I/O.
+  policy::CheckAnswer check(std::string_view app, int64_t now_ms);
+  // freno /throttle-app/{app}[/ttl/{minutes}][/ratio/{r}], /unthrottle-app/{app}, /throttled-apps.
+  nlohmann::json throttle_app(std::string_view app, double ttl_minutes, double ratio, std::string_view by, int64_t now_ms);
+  nlohmann::json unthrottle_app(std::string_view app, std::string_view by, int64_t now_ms);
+  [[nodiscard]] nlohmann::json throttled_apps(int64_t now_ms) const;
+
+  [[nodiscard]] policy::LevelDecision current() const;
+  [[nodiscard]] bool have_metric() const;
+  [[nodiscard]] const policy::ThrottlePolicy& policy() const { return m_policy; }
+
+  // One JSON line in the audit file and the log (thread-safe). `record` gets "at" and "event".
+  void audit(std::string_view event, nlohmann::json record, int64_t now_ms);
+  void count_session_action(policy::SessionAction a, bool enforced);
+  void set_bulk_sessions(uint64_t n, nlohmann::json sessions);
+  // Learned binlog bytes per row change (victim order and the audit's expected bytes).
+  void set_bytes_per_row(double v) { m_bytes_per_row.store(v); }
+  [[nodiscard]] double bytes_per_row() const { return m_bytes_per_row.load(); }
+
+  void write_metrics(MetricsWriter& w) const;
+  [[nodiscard]] nlohmann::json status(int64_t now_ms) const;
+
+ private:
+  void save_state_locked();
+  void sync_flags_locked(int64_t now_ms);
+
+  ThrottleSettings m_settings;
+  policy::ThrottlePolicy m_policy;
+  std::filesystem::path m_state_file, m_audit_file;
+  mutable std::mutex m_mutex;
+  policy::LevelDecision m_current;
+  bool m_have_metric = false;
+  policy::ThrottleInputs m_inputs;
+  std::vector<policy::AppThrottle> m_apps;
+  std::map<std::string, uint64_t> m_check_draws;  // per app: low-discrepancy sequence for ratios
+  std::map<std::pair<std::string, int>, uint64_t> m_checks;  // (app, status) -> count
+  std::map<std::string, bool> m_flags;           // tool -> file exists (as binwatch left it)
+  std::map<std::string, uint64_t> m_session_actions;  // "action/mode" -> count
+  uint64_t m_level_changes = 0;
+  uint64_t m_audit_errors = 0;
+  uint64_t m_state_errors = 0;
+  uint64_t m_bulk_sessions = 0;
+  nlohmann::json m_bulk_list = nlohmann::json::array();
+  std::mutex m_audit_mutex;
+  std::atomic<double> m_bytes_per_row{0};
+};
+
+// freno's JSON body of a check answer plus binwatch's fields (Action, Ratio, Level).
+nlohmann::json check_body(const policy::CheckAnswer& a);
+
+}  // namespace binwatch::watch

@@ -1,0 +1,211 @@
+#include "binwatch/watch/session_control.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "binwatch/watch/throttle_engine.h"
+
+namespace binwatch::watch {
+
+using nlohmann::json;
+
+namespace {
+
+uint64_t to_u64(const std::optional<std::string>& v) {
+  if (!v || v->empty()) return 0;
+  try {
+    return std::stoull(*v);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+double to_double(const std::optional<std::string>& v) {
+  if (!v || v->empty()) return 0;
+  try {
+    return std::stod(*v);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+json session_json(const policy::Session& s) {
+  return {{"id", s.id},       {"user", s.user}, {"host", s.host},
+          {"db", s.db},       {"command", s.command}, {"time_seconds", s.time_s},
+          {"state", s.state}, {"info", s.info.substr(0, 300)}, {"program_name", s.program_name},
+          {"rows_modified", s.rows_modified}, {"transaction_seconds", s.transaction_s}, {"app", s.app}};
+}
+
+}  // namespace
+
+SessionControl::SessionControl(Options options, std::shared_ptr<ThrottleEngine> engine)
+    : m_options(std::move(options)), m_engine_owner(std::move(engine)), m_engine(*m_engine_owner) {}
+
+std::vector<policy::Session> SessionControl::read_sessions(mysql::Connection& conn) {
+  std::vector<policy::Session> out;
+  const auto rs = conn.query(
+      "SELECT p.ID, p.USER, p.HOST, IFNULL(p.DB, ''), p.COMMAND, p.TIME, IFNULL(p.STATE, ''), IFNULL(p.INFO, ''), "
+      "IFNULL(t.trx_rows_modified, 0), IFNULL(TIMESTAMPDIFF(SECOND, t.trx_started, NOW()), 0) "
+      "FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t "
+      "ON t.trx_mysql_thread_id = p.ID");
+  for (const auto& row : rs.rows) {
+    if (row.size() < 10) continue;
+    policy::Session s;
+    s.id = to_u64(row[0]);
+    s.user = row[1].value_or("");
+    s.host = row[2].value_or("");
+    s.db = row[3].value_or("");
+    s.command = row[4].value_or("");
+    s.time_s = to_double(row[5]);
+    s.state = row[6].value_or("");
+    s.info = row[7].value_or("");
+    s.rows_modified = to_u64(row[8]);
+    s.transaction_s = to_double(row[9]);
+    out.push_back(std::move(s));
+  }
+  if (m_attrs_available) {
+    try {
+      const auto attrs = conn.query(
+          "SELECT PROCESSLIST_ID, ATTR_VALUE FROM performance_schema.session_connect_attrs "
+          "WHERE ATTR_NAME = 'program_name'");
+      std::map<uint64_t, std::string> names;
+      for (const auto& row : attrs.rows)
+        if (row.size() >= 2) names[to_u64(row[0])] = row[1].value_or("");
+      for (auto& s : out)
+        if (auto it = names.find(s.id); it != names.end()) s.program_name = it->second;
+    } catch (const std::exception& e) {
+      m_attrs_available = false;
+      spdlog::info("session control: no connection attributes (program_name rules cannot match): {}", e.what());
+    }
+  }
+  if (m_options.run_sessions) {
+    const auto ids = m_options.run_sessions();
+    for (auto& s : out)
+      if (std::find(ids.begin(), ids.end(), s.id) != ids.end()) s.binwatch_run = true;
+  }
+  return out;
+}
+
+void SessionControl::act(mysql::Connection& conn, const policy::SessionPlanItem& item, int level) {
+  const auto& pol = m_engine.policy();
+  const int64_t now = m_options.now_ms();
+  const auto decision = m_engine.current();
+  json rec = {{"session", session_json(item.session)},
+              {"action", policy::to_string(item.action)},
+              {"mode", pol.enforce ? "enforced" : "dry_run"},
+              {"level", pol.level_name(level)},
+              {"why", decision.reason},
+              {"reason", item.reason},
+              {"metric", decision.metric},
+              {"value", std::isfinite(decision.value) ? json(decision.value) : json(nullptr)},
+              {"threshold", std::isfinite(decision.threshold) ? json(decision.threshold) : json(nullptr)},
+              {"expected_binlog_bytes", item.expected_bytes},
+              {"by", "binwatch session control"}};
+  m_last_action_ms = now;
+  if (!pol.enforce) {
+    spdlog::warn("session control (dry run, sessions.enforce = false): would {} session {} ({}@{}): {}",
+                 policy::to_string(item.action), item.session.id, item.session.user, item.session.host, item.reason);
+    m_engine.count_session_action(item.action, false);
+    m_engine.audit("session_action", rec, now);
+    return;
+  }
+  std::string sql;
+  switch (item.action) {
+    case policy::SessionAction::KillQuery: sql = "KILL QUERY " + std::to_string(item.session.id); break;
+    case policy::SessionAction::KillConnection: sql = "KILL CONNECTION " + std::to_string(item.session.id); break;
+    case policy::SessionAction::ResourceGroup: {
+      if (!m_is_mysql8) {
+        rec["error"] = "resource groups need MySQL 8.0; this server is " + conn.server_version();
+        m_engine.audit("session_action_error", rec, now);
+        return;
+      }
+      const auto tid = conn.scalar("SELECT THREAD_ID FROM performance_schema.threads WHERE PROCESSLIST_ID = " +
+                                   std::to_string(item.session.id));
+      if (!tid) {
+        rec["error"] = "no performance_schema thread for processlist id " + std::to_string(item.session.id);
+        m_engine.audit("session_action_error", rec, now);
+        return;
+      }
+      const auto& L = pol.levels[static_cast<size_t>(level - 1)];
+      sql = "SET RESOURCE GROUP " + mysql::quote_identifier(L.resource_group) + " FOR " + *tid;
+      break;
+    }
+    case policy::SessionAction::None: return;
+  }
+  rec["sql"] = sql;
+  try {
+    conn.exec(sql);
+    spdlog::warn("session control: {} ({})", sql, item.reason);
+    m_engine.count_session_action(item.action, true);
+    m_engine.audit("session_action", rec, now);
+  } catch (const std::exception& e) {
+    // 1094: unknown thread id (it ended on its own meanwhile).
+    rec["error"] = e.what();
+    spdlog::error("session control: {}: {}", sql, e.what());
+    m_engine.audit("session_action_error", rec, now);
+  }
+}
+
+void SessionControl::run() {
+  std::unique_ptr<mysql::Connection> conn;
+  unsigned attempt = 0;
+  while (!stopping()) {
+    try {
+      if (!conn) {
+        conn = std::make_unique<mysql::Connection>(m_options.connection);
+        const std::string v = conn->server_version();
+        m_is_mysql8 = !conn->is_mariadb() && !v.empty() && v[0] >= '8';
+        spdlog::info("session control: connected to {} (own session {})", conn->endpoint(), conn->thread_id());
+      }
+      const auto sessions = read_sessions(*conn);
+      const auto own = mysql::own_thread_ids();
+      const auto& pol = m_engine.policy();
+      std::set<uint64_t> present;
+      std::vector<policy::Session> bulk;
+      json listed = json::array();
+      for (auto s : sessions) {
+        present.insert(s.id);
+        auto it = m_known.find(s.id);
+        // A reused id with another user/host is another connection.
+        if (it != m_known.end() && (it->second.user != s.user || it->second.host != s.host)) {
+          m_known.erase(it);
+          it = m_known.end();
+        }
+        policy::Classification c = policy::classify(pol, s, own);
+        if (it != m_known.end() && it->second.cls.bulk && !c.bulk && !policy::is_protected(pol, s, own)) c = it->second.cls;
+        if (c.bulk) {
+          if (it == m_known.end() || !it->second.cls.bulk) {
+            spdlog::info("session control: session {} ({}@{}) is bulk maintenance (rule {}, app {})", s.id, s.user,
+                         s.host, c.rule, c.app);
+          }
+          m_known[s.id] = Known{c, s.user, s.host};
+          s.app = c.app;
+          json j = session_json(s);
+          j["rule"] = c.rule;
+          listed.push_back(std::move(j));
+          bulk.push_back(std::move(s));
+        }
+      }
+      std::erase_if(m_known, [&](const auto& kv) { return !present.count(kv.first); });
+      m_engine.set_bulk_sessions(bulk.size(), std::move(listed));
+
+      const int level = m_engine.current().next.level;
+      const double bpr = m_engine.bytes_per_row();
+      const auto plan = policy::plan_sessions(pol, level, std::move(bulk), bpr, m_last_action_ms, m_options.now_ms());
+      for (const auto& item : plan) act(*conn, item, level);
+      attempt = 0;
+      if (!sleep_ms(m_options.interval_ms)) break;
+    } catch (const std::exception& e) {
+      spdlog::warn("session control: {}", e.what());
+      conn.reset();
+      back_off(attempt, m_options.reconnect_min_ms, m_options.reconnect_max_ms);
+    }
+  }
+  finished();
+}
+
+}  // namespace binwatch::watch
