@@ -293,6 +293,11 @@ TEST_F(ThrottleIntegration, LevelsDriveCheckApiFlagFilesPtOscAndPtArchiver) {
   EXPECT_EQ(curl_code("/check/cleanup/mysql/main", false), "200");
   EXPECT_FALSE(fs::exists(ghost) || fs::exists(pause) || fs::exists(sentinel));
 
+  // pt-archiver purges slowly from here on; it does not ask /check, only its sentinel stops it.
+  Background arch({"pt-archiver", "--source", "h=localhost,S=" + db.socket() + ",u=root,D=app,t=arch,A=utf8mb4", "--purge",
+                   "--where", "1=1", "--limit", "20", "--commit-each", "--why-quit", "--sleep", "1", "--sentinel", sentinel.string()},
+                  scratch.path() / "pt-archiver.log");
+
   // Throttle (free < 70%): about half of the checks refused, every answer says throttle 0.5;
   // only gh-ost's flag file exists.
   set_free_percent(fsys.mnt, 62);
@@ -326,54 +331,54 @@ TEST_F(ThrottleIntegration, LevelsDriveCheckApiFlagFilesPtOscAndPtArchiver) {
                    "while :; do c=$(curl -s -o /dev/null -w '%{http_code}' " + url +
                        "/check/cleanup); echo $c; [ \"$c\" = 200 ] && exit 0; sleep 0.1; done"},
                   loop_log);
-  // pt-online-schema-change with --pause-file: starts, then waits while the file exists.
+  // pt-online-schema-change with --pause-file: it looks at the file before every chunk and, while
+  // it exists, sleeps 60 s between looks (hard-coded in pt-osc's NibbleIterator).
   const std::string dsn = "h=localhost,S=" + db.socket() + ",u=root,D=app,t=osc";
+  const auto osc_started = Clock::now();
   Background osc({"pt-online-schema-change", "--alter", "ADD COLUMN extra INT", "--execute", "--pause-file",
-                  pause.string(), "--sleep", "0.2", "--chunk-size", "200", "--recursion-method", "none",
-                  "--no-check-alter", "--set-vars", "lock_wait_timeout=5", dsn},
+                  pause.string(), "--chunk-size", "200", "--recursion-method", "none", "--set-vars",
+                  "lock_wait_timeout=5", dsn},
                  scratch.path() / "pt-osc.log");
   EXPECT_TRUE(wait_for([&] { return osc.log().find("because " + pause.string() + " exists") != std::string::npos; }, 20000))
       << osc.log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  EXPECT_FALSE(osc.exited()) << "pt-osc must wait while paused:\n" << osc.log();
-  EXPECT_FALSE(loop.exited()) << loop.log();
-  EXPECT_EQ(db.query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='osc' "
-                     "AND COLUMN_NAME='extra'")[0][0].value_or(""), "0");
+  auto extra_columns = [&] {
+    return db.query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='osc' "
+                    "AND COLUMN_NAME='extra'")[0][0].value_or("");
+  };
 
-  // Release (free 85% for the hold time): files removed, checks 200, pt-osc completes, the loop ends.
-  set_free_percent(fsys.mnt, 85);
-  ASSERT_TRUE(wait_for([&] { return level_of(http) == "ok"; }, 8000)) << d.log();
-  EXPECT_TRUE(wait_for([&] { return !fs::exists(pause) && !fs::exists(ghost); }, 2000));
-  ASSERT_EQ(osc.wait(60000), 0) << osc.log();
-  EXPECT_EQ(db.query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='osc' "
-                     "AND COLUMN_NAME='extra'")[0][0].value_or(""), "1");
-  ASSERT_EQ(loop.wait(10000), 0) << loop.log();
-  const std::string codes = loop.log();
-  EXPECT_EQ(codes.rfind("429", 0), 0u) << codes;
-  EXPECT_NE(codes.find("\n200"), std::string::npos) << codes;
-
-  // pt-archiver purges slowly until critical (free < 30%) creates its sentinel: it exits, rows remain.
-  Background arch({"pt-archiver", "--source", "h=localhost,S=" + db.socket() + ",u=root,D=app,t=arch", "--purge",
-                   "--where", "1=1", "--limit", "20", "--commit-each", "--sleep", "0.1", "--sentinel", sentinel.string()},
-                  scratch.path() / "pt-archiver.log");
-  ASSERT_TRUE(wait_for([&] {
-    return std::stoi(db.query("SELECT COUNT(*) FROM app.arch")[0][0].value_or("0")) < 5000;
-  }, 20000)) << arch.log();
+  // pt-archiver (running since before the pause: it does not look at /check) stops when critical
+  // (free < 30%) creates its sentinel; rows remain. Meanwhile pt-osc and the curl loop wait.
+  EXPECT_TRUE(wait_for([&] { return std::stoi(db.query("SELECT COUNT(*) FROM app.arch")[0][0].value_or("0")) < 5000; },
+                       10000)) << "pt-archiver purged nothing: " << arch.log();
   EXPECT_FALSE(arch.exited()) << arch.log();
   set_free_percent(fsys.mnt, 25);
   ASSERT_TRUE(wait_for([&] { return fs::exists(sentinel); }, 5000)) << d.log();
+  EXPECT_EQ(check(port, "cleanup").body["Action"], "stop");
   ASSERT_TRUE(arch.wait(10000).has_value()) << arch.log();
   EXPECT_NE(arch.log().find("Exiting because sentinel file " + sentinel.string() + " exists"), std::string::npos)
       << arch.log();
   const int left = std::stoi(db.query("SELECT COUNT(*) FROM app.arch")[0][0].value_or("0"));
   EXPECT_GT(left, 0);
-  EXPECT_EQ(check(port, "cleanup").body["Action"], "stop");
   std::cout << "[ measured ] pt-archiver stopped at the sentinel with " << left << " of 5000 rows left\n";
+  EXPECT_FALSE(osc.exited()) << "pt-osc must wait while paused:\n" << osc.log();
+  EXPECT_FALSE(loop.exited()) << loop.log();
+  EXPECT_EQ(extra_columns(), "0");
 
-  // freno's app throttling: token required; a throttled app is refused while others pass.
+  // Release (free 85% for the hold time): files removed, checks 200, the loop ends at once,
+  // pt-osc at its next look and completes.
   set_free_percent(fsys.mnt, 85);
   ASSERT_TRUE(wait_for([&] { return level_of(http) == "ok"; }, 8000)) << d.log();
-  EXPECT_TRUE(wait_for([&] { return !fs::exists(sentinel); }, 2000));
+  EXPECT_TRUE(wait_for([&] { return !fs::exists(pause) && !fs::exists(ghost) && !fs::exists(sentinel); }, 2000));
+  ASSERT_EQ(loop.wait(10000), 0) << loop.log();
+  const std::string codes = loop.log();
+  EXPECT_EQ(codes.rfind("429", 0), 0u) << codes;
+  EXPECT_NE(codes.find("\n200"), std::string::npos) << codes;
+  ASSERT_EQ(osc.wait(120000), 0) << osc.log();
+  EXPECT_EQ(extra_columns(), "1");
+  std::cout << "[ measured ] pt-online-schema-change: done "
+            << std::chrono::duration<double>(Clock::now() - osc_started).count() << " s after it started paused\n";
+
+  // freno's app throttling: token required; a throttled app is refused while others pass.
   EXPECT_EQ(curl_code("/throttle-app/cleanup/ttl/5/ratio/1", false), "401");
   EXPECT_EQ(check(port, "cleanup").status, 200);
   auto auth = binwatch::test::run_command({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
@@ -391,7 +396,7 @@ TEST_F(ThrottleIntegration, LevelsDriveCheckApiFlagFilesPtOscAndPtArchiver) {
 
   // Audit and metrics.
   const auto levels = audit(state, "level");
-  ASSERT_GE(levels.size(), 5u);
+  ASSERT_GE(levels.size(), 4u);  // ok -> throttle -> pause -> critical -> ok
   EXPECT_EQ(levels.front()["to"], "throttle");
   EXPECT_TRUE(levels.front().contains("inputs"));
   EXPECT_GE(audit(state, "flag_created").size(), 3u);
@@ -485,6 +490,7 @@ enforce = )") + (enforce ? "true" : "false") + "\n";
   // binwatch's own connections and the replica's Binlog Dump thread stay.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   d->stop(SIGTERM);
+  primary.reconnect();  // the harness's own root session matched the rule too
   EXPECT_EQ(dump_ids(), dump_before) << "the replica's Binlog Dump thread was killed";
   primary.exec("INSERT INTO app.t VALUES (3, 3)");
   EXPECT_TRUE(wait_for([&] { return !replica.query("SELECT v FROM app.t WHERE id = 3").empty(); }, 5000))

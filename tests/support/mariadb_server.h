@@ -138,6 +138,8 @@ public:
   std::string variable(std::string_view name);
   // A new connection (root over the socket, utf8mb4, multi-statements on) owned by the caller.
   Connection connect() const;
+  // A fresh connection for exec()/query() (after a test killed the old one).
+  void reconnect() { m_connection = connect(); }
 
   // Makes this server a replica of `primary` over TCP on 127.0.0.1 (the primary's port), with a
   // replication user and password created on the primary (not binlogged), starting at the
