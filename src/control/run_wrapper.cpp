@@ -322,12 +322,9 @@ class Wrapper {
     }
     if (pid == 0) {
       // Child: only async-signal-safe calls until exec.
+      // The terminal is handed over by the parent only: the child cannot run CMD before the go
+      // byte, so it needs no tcsetpgrp of its own (which could race a hold).
       ::setpgid(0, 0);
-      if (m_tty) {
-        ::signal(SIGTTOU, SIG_IGN);
-        ::tcsetpgrp(STDIN_FILENO, ::getpid());
-        ::signal(SIGTTOU, SIG_DFL);
-      }
       ::sigprocmask(SIG_SETMASK, &m_old_mask, nullptr);
       ::close(go[1]);
       ::close(err[0]);
@@ -345,7 +342,7 @@ class Wrapper {
     ::close(err[1]);
     m_go_w = go[1];
     m_err_r = err[0];
-    // Both sides set the group (as shells do) so neither order of scheduling races.
+    // Both sides set the group (as shells do): the parent's signals must reach the group at once.
     if (::setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH) fail("setpgid(child)");
     if (m_tty) terminal_to(pid);
   }
