@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   commands.push_back(binwatch::cli::add_alerts_command(app));
   commands.push_back(binwatch::cli::add_ack_command(app));
   commands.push_back(binwatch::cli::add_unack_command(app));
+  commands.push_back(binwatch::cli::add_run_command(app));
 
   try {
     app.parse(argc, argv);

@@ -26,5 +26,6 @@ Subcommand add_check_config_command(CLI::App& app);
 Subcommand add_alerts_command(CLI::App& app);
 Subcommand add_ack_command(CLI::App& app);
 Subcommand add_unack_command(CLI::App& app);
+Subcommand add_run_command(CLI::App& app);
 
 }  // namespace binwatch::cli
