@@ -300,7 +300,7 @@ ThrottlePolicy parse_throttle_policy(std::string_view text) {
       if (!bt) fail(&(*arr)[i], where, "expected a table");
       check_keys(*bt, where,
                  {"name", "user", "host", "schema", "program_name", "statement", "tag", "min_rows_modified",
-                  "min_transaction", "binwatch_run"});
+                  "min_transaction"});
       BulkRule r;
       r.name = read_string(*bt, "name", where);
       if (r.name.empty()) r.name = "bulk-" + std::to_string(i + 1);
@@ -319,9 +319,8 @@ ThrottlePolicy parse_throttle_policy(std::string_view text) {
       r.tag = read_bool(*bt, "tag", where, false);
       if (auto m = read_number(*bt, "min_rows_modified", where, 0, 1e18)) r.min_rows_modified = static_cast<uint64_t>(*m);
       r.min_transaction_s = read_seconds(*bt, "min_transaction", where);
-      r.binwatch_run = read_bool(*bt, "binwatch_run", where, false);
       if (r.user.empty() && r.host.empty() && r.schema.empty() && r.program_name.empty() && r.statement.empty() &&
-          !r.tag && !r.min_rows_modified && !r.min_transaction_s && !r.binwatch_run)
+          !r.tag && !r.min_rows_modified && !r.min_transaction_s)
         fail(bt, where + "name", "rule " + r.name + " matches nothing: give at least one condition");
       p.bulk.push_back(std::move(r));
     }
@@ -562,7 +561,6 @@ Classification classify(const ThrottlePolicy& policy, const Session& s, const st
     if (!r.schema.empty() && !glob_match(r.schema, s.db)) continue;
     if (!r.program_name.empty() && !glob_match(r.program_name, s.program_name)) continue;
     if (r.tag && tagged.empty()) continue;
-    if (r.binwatch_run && !s.binwatch_run) continue;
     if (r.min_rows_modified && s.rows_modified < *r.min_rows_modified) continue;
     if (r.min_transaction_s && !(s.transaction_s >= *r.min_transaction_s && s.transaction_s > 0)) continue;
     if (!r.statement.empty()) {

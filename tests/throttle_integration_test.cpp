@@ -262,7 +262,9 @@ TEST_F(ThrottleIntegration, LevelsDriveCheckApiFlagFilesPtOscAndPtArchiver) {
   db.exec("CREATE DATABASE app; CREATE TABLE app.osc (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100));"
           "INSERT INTO app.osc (v) SELECT CONCAT('row', seq) FROM app.seq_1_to_3000;"
           "CREATE TABLE app.arch (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100));"
-          "INSERT INTO app.arch (v) SELECT CONCAT('old', seq) FROM app.seq_1_to_5000");
+          "INSERT INTO app.arch (v) SELECT CONCAT('old', seq) FROM app.seq_1_to_5000;"
+          "CREATE TABLE app.arch2 (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100));"
+          "INSERT INTO app.arch2 (v) SELECT CONCAT('old', seq) FROM app.seq_1_to_1000");
 
   const fs::path state = scratch.path() / "state", flags = scratch.path() / "flags";
   fs::create_directories(flags);
@@ -341,6 +343,17 @@ TEST_F(ThrottleIntegration, LevelsDriveCheckApiFlagFilesPtOscAndPtArchiver) {
                  scratch.path() / "pt-osc.log");
   EXPECT_TRUE(wait_for([&] { return osc.log().find("because " + pause.string() + " exists") != std::string::npos; }, 20000))
       << osc.log();
+  // pt-archiver with binwatch's plugin (contrib/pt-archiver) asks /check before each row: it
+  // does not purge while paused.
+  ::setenv("PERL5LIB", binwatch::test::source_path("contrib/pt-archiver").c_str(), 1);
+  ::setenv("BINWATCH_URL", url.c_str(), 1);
+  ::setenv("BINWATCH_APP", "pt-archiver-plugged", 1);
+  Background plugged({"pt-archiver", "--source",
+                      "h=localhost,S=" + db.socket() + ",u=root,D=app,t=arch2,A=utf8mb4,m=BinwatchThrottle", "--purge",
+                      "--where", "1=1", "--limit", "50", "--commit-each", "--why-quit", "--no-safe-auto-increment"},
+                     scratch.path() / "pt-archiver-plugged.log");
+  auto arch2_rows = [&] { return std::stoi(db.query("SELECT COUNT(*) FROM app.arch2")[0][0].value_or("0")); };
+  EXPECT_TRUE(wait_for([&] { return plugged.log().find("pausing") != std::string::npos; }, 10000)) << plugged.log();
   auto extra_columns = [&] {
     return db.query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='osc' "
                     "AND COLUMN_NAME='extra'")[0][0].value_or("");
@@ -364,11 +377,14 @@ TEST_F(ThrottleIntegration, LevelsDriveCheckApiFlagFilesPtOscAndPtArchiver) {
   EXPECT_FALSE(loop.exited()) << loop.log();
   EXPECT_EQ(extra_columns(), "0");
 
+  EXPECT_EQ(arch2_rows(), 1000) << "the plugged pt-archiver purged while paused:\n" << plugged.log();
   // Release (free 85% for the hold time): files removed, checks 200, the loop ends at once,
   // pt-osc at its next look and completes.
   set_free_percent(fsys.mnt, 85);
   ASSERT_TRUE(wait_for([&] { return level_of(http) == "ok"; }, 8000)) << d.log();
   EXPECT_TRUE(wait_for([&] { return !fs::exists(pause) && !fs::exists(ghost) && !fs::exists(sentinel); }, 2000));
+  ASSERT_EQ(plugged.wait(30000), 0) << plugged.log();
+  EXPECT_EQ(arch2_rows(), 0) << plugged.log();
   ASSERT_EQ(loop.wait(10000), 0) << loop.log();
   const std::string codes = loop.log();
   EXPECT_EQ(codes.rfind("429", 0), 0u) << codes;

@@ -113,6 +113,12 @@ int print_status(const std::string& url, bool as_json) {
   }
   if (j["server"]["configured"].get<bool>() && !j["server"]["connected"].get<bool>())
     std::cout << "server    not answering: " << j["server"]["error"].get<std::string>() << "\n";
+  if (j.contains("throttle") && j["throttle"].is_object()) {
+    const auto& t = j["throttle"];
+    std::cout << "throttle  " << t.value("level", std::string("?")) << ": " << t.value("reason", std::string()) << "\n";
+    const auto bulk = t.value("bulk_sessions", nlohmann::json::array());
+    if (!bulk.empty()) std::cout << "          " << bulk.size() << " bulk session(s) on the server\n";
+  }
   if (j.contains("error")) std::cout << "error     " << j["error"].get<std::string>() << "\n";
   return 0;
 }

@@ -82,11 +82,6 @@ std::vector<policy::Session> SessionControl::read_sessions(mysql::Connection& co
       spdlog::info("session control: no connection attributes (program_name rules cannot match): {}", e.what());
     }
   }
-  if (m_options.run_sessions) {
-    const auto ids = m_options.run_sessions();
-    for (auto& s : out)
-      if (std::find(ids.begin(), ids.end(), s.id) != ids.end()) s.binwatch_run = true;
-  }
   return out;
 }
 

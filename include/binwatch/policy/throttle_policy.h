@@ -47,7 +47,6 @@ struct BulkRule {
   bool tag = false;       // a /* binwatch:app=NAME */ comment in the statement
   std::optional<uint64_t> min_rows_modified;  // INNODB_TRX.trx_rows_modified of its transaction
   std::optional<double> min_transaction_s;     // age of its open write transaction
-  bool binwatch_run = false;  // a connection of a job started with `binwatch run`
 };
 
 struct ThrottlePolicy {
@@ -141,7 +140,6 @@ struct Session {
   std::string program_name;
   uint64_t rows_modified = 0;  // of its open transaction
   double transaction_s = 0;    // age of its open transaction (0: none)
-  bool binwatch_run = false;   // connects from a process started by `binwatch run`
   std::string app;             // set by classify() when it is bulk
 };
 

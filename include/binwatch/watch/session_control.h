@@ -33,8 +33,6 @@ class SessionControl : public ControlLoop {
     uint32_t interval_ms = 1000;
     uint32_t reconnect_min_ms = 500, reconnect_max_ms = 30000;
     std::function<int64_t()> now_ms;        // unix ms (audit time, cooldown)
-    // Processlist ids of sessions started by `binwatch run` jobs (empty function: none known).
-    std::function<std::vector<uint64_t>()> run_sessions;
   };
   SessionControl(Options options, std::shared_ptr<ThrottleEngine> engine);
 
