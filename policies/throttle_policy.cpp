@@ -39,11 +39,14 @@ std::optional<double> read_seconds(const toml::table& t, std::string_view key, s
   if (auto s = n->value_exact<std::string>()) {
     auto ms = parse_duration_ms(*s);
     if (!ms) fail(n, name, "not a duration (\"90s\", \"30m\", \"4h\"): " + *s);
+    if (*ms > int64_t{366} * 86400 * 1000) fail(n, name, "longer than a year: " + *s);
     return static_cast<double>(*ms) / 1000.0;
   }
-  if (auto i = n->value_exact<int64_t>(); i && *i >= 0) return static_cast<double>(*i);
-  if (auto d = n->value_exact<double>(); d && *d >= 0) return *d;
-  fail(n, name, "expected a duration such as \"30m\" or seconds >= 0");
+  // Bounded (a year) so that milliseconds always fit in int64.
+  constexpr double kMax = 366.0 * 86400;
+  if (auto i = n->value_exact<int64_t>(); i && *i >= 0 && static_cast<double>(*i) <= kMax) return static_cast<double>(*i);
+  if (auto d = n->value_exact<double>(); d && *d >= 0 && *d <= kMax) return *d;
+  fail(n, name, "expected a duration such as \"30m\" or seconds from 0 to a year");
 }
 
 std::optional<double> read_number(const toml::table& t, std::string_view key, std::string_view where, double lo,

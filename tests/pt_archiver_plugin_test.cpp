@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_check_daemon.h"
+#include "support/binwatch_process.h"
 
 extern char** environ;
 
@@ -103,21 +104,6 @@ class Perl {
   std::optional<int> m_status;
 };
 
-class Scratch {
- public:
-  Scratch() {
-    char t[] = "/tmp/binwatch-pt-plugin-test-XXXXXX";
-    if (::mkdtemp(t) != nullptr) m_path = t;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return m_path; }
-
- private:
-  fs::path m_path;
-};
 
 // What pt-archiver does with a source plugin, row by row (the documented call sequence).
 const char* kDriver =
@@ -136,7 +122,7 @@ struct PtArchiverPlugin : ::testing::Test {
     ASSERT_FALSE(dir.path().empty());
     ASSERT_TRUE(daemon.ok());
   }
-  Scratch dir;
+  binwatch::test::ScratchDir dir{"binwatch-pt-plugin-test"};
   FakeCheckDaemon daemon;
 };
 

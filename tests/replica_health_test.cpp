@@ -101,6 +101,10 @@ class ReplicaHealth : public ::testing::Test {
 
   void start_daemon() {
     port = binwatch::test::free_port();
+    // Replica lag is a throttle input (issue 6): bulk jobs pause while a replica is over 2 s behind.
+    std::ofstream(scratch.path() / "throttle.toml")
+        << "hold = \"1s\"\n[[level]]\nname = \"replica-behind\"\nreplica_lag_above = \"2s\"\n"
+           "release_replica_lag_below = \"1s\"\ncooperative = \"pause\"\n";
     std::ofstream(scratch.path() / "binwatch.toml")
         << "[source]\nbinlog_dir = \"" << primary->binlog_dir().string() << "\"\nstart = \"end\"\npoll_interval_ms = 100\n"
         << "[state]\ndir = \"" << (scratch.path() / "state").string() << "\"\n"
@@ -110,7 +114,9 @@ class ReplicaHealth : public ::testing::Test {
         << "[heartbeat]\ntable = \"hb.heartbeat\"\ninterval_ms = 200\n"
         << "[integrity]\ninterval_ms = 300\nmax_read_bytes_per_second = 1073741824\n"
         << "[[replicas]]\nname = \"r1\"\ndefaults_file = \"" << (scratch.path() / "replica.cnf").string()
-        << "\"\npoll_interval_ms = 250\ntimeout_s = 2\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n";
+        << "\"\npoll_interval_ms = 250\ntimeout_s = 2\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n"
+        << "[partitions]\nsample_interval_ms = 250\n"
+        << "[throttle]\npolicy = \"" << (scratch.path() / "throttle.toml").string() << "\"\n";
     daemon = std::make_unique<WatchDaemon>(scratch.path() / "binwatch.toml", scratch.path() / "daemon.log");
     http.port = port;
     ASSERT_TRUE(wait_for([&] { return http.status().has_value(); }, 15000)) << daemon->log();
@@ -191,6 +197,16 @@ TEST_F(ReplicaHealth, SqlThreadStoppedLagRisesAndRecovers) {
                                 " > " + (scratch.path() / "promtool.out").string() + " 2>&1").c_str());
     EXPECT_EQ(rc, 0) << read_text(scratch.path() / "promtool.out");
   }
+  // The lag reached the throttle: /check pauses bulk jobs and says which input decided.
+  auto check = [&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(2);
+    auto r = c.Get("/check/cleanup");
+    return r ? std::make_pair(r->status, json::parse(r->body, nullptr, false)) : std::make_pair(0, json());
+  };
+  ASSERT_TRUE(wait_for([&] { return check().first == 429; }, 5000)) << describe();
+  EXPECT_NE(check().second["Message"].get<std::string>().find("s behind (replica-behind above 2 s)"), std::string::npos)
+      << check().second.dump();
   const json during = replica_status();
   EXPECT_EQ(during["sql"]["state"], "stopped");
   EXPECT_GT(during["relay_log_space"].get<double>(), 0);
@@ -198,6 +214,8 @@ TEST_F(ReplicaHealth, SqlThreadStoppedLagRisesAndRecovers) {
   replica->exec("START SLAVE SQL_THREAD");
   const auto restarted_at = Clock::now();
   ASSERT_TRUE(wait_for([&] { double l = heartbeat_lag(); return l >= 0 && l < 1.0; }, 15000)) << describe();
+  EXPECT_TRUE(wait_for([&] { return check().first == 200; }, 5000)) << "jobs resume once the lag is under 1 s for 1 s\n"
+                                                                    << describe();
   const double recover_s = std::chrono::duration<double>(Clock::now() - restarted_at).count();
   EXPECT_TRUE(replica_status()["sql"]["running"].get<bool>());
   std::cout << "[ measured ] heartbeat lag passed 3 s " << rise_s << " s after STOP SLAVE SQL_THREAD; back under 1 s "

@@ -25,6 +25,7 @@
 
 #include "binwatch/control/run_wrapper.h"
 #include "fake_check_daemon.h"
+#include "support/binwatch_process.h"
 
 extern char** environ;
 
@@ -164,21 +165,6 @@ TEST(AppName, DefaultsToTheBasenameOfTheCommand) {
 // ---------------------------------------------------------------------------------------------
 // The real executable
 
-class Scratch {
- public:
-  Scratch() {
-    char t[] = "/tmp/binwatch-run-test-XXXXXX";
-    if (::mkdtemp(t) != nullptr) m_path = t;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return m_path; }
-
- private:
-  fs::path m_path;
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
@@ -338,7 +324,7 @@ struct RunWrapper : ::testing::Test {
     ASSERT_FALSE(dir.path().empty());
     ASSERT_TRUE(daemon.ok());
   }
-  Scratch dir;
+  binwatch::test::ScratchDir dir{"binwatch-run-test"};
   FakeCheckDaemon daemon;
   fs::path ticks() const { return dir.path() / "ticks"; }
 };

@@ -144,6 +144,14 @@ struct Tmpfs {
   }
 };
 
+// A server whose binlogs (4 MiB files, so that a purge frees space) live on the tmpfs.
+MariadbServer::Options binlog_on(const Tmpfs& fsys) {
+  MariadbServer::Options o;
+  o.binlog_dir = fsys.mnt / "binlog";
+  o.max_binlog_size = 4 << 20;
+  return o;
+}
+
 // Ballast on the partition: sets its free share to about `percent` (tmpfs allocates on fallocate).
 void set_free_percent(const fs::path& mnt, double percent) {
   const fs::path ballast = mnt / "ballast";
@@ -255,10 +263,7 @@ TEST_F(ThrottleIntegration, LevelsDriveCheckApiFlagFilesPtOscAndPtArchiver) {
   ScratchDir scratch("binwatch-throttle-levels");
   Tmpfs fsys(scratch.path() / "mnt", "64m");
   if (!fsys.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
-  MariadbServer::Options o;
-  o.binlog_dir = fsys.mnt / "binlog";
-  o.max_binlog_size = 4 << 20;
-  MariadbServer db(o);
+  MariadbServer db(binlog_on(fsys));
   db.exec("CREATE DATABASE app; CREATE TABLE app.osc (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100));"
           "INSERT INTO app.osc (v) SELECT CONCAT('row', seq) FROM app.seq_1_to_3000;"
           "CREATE TABLE app.arch (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100));"
@@ -574,10 +579,7 @@ TEST_F(ThrottleIntegration, SoundCloudReplayPausedUnderBinwatchRunAndKilledAsAPl
   ScratchDir scratch("binwatch-throttle-soundcloud");
   Tmpfs fsys(scratch.path() / "mnt", "64m");
   if (!fsys.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
-  MariadbServer::Options o;
-  o.binlog_dir = fsys.mnt / "binlog";
-  o.max_binlog_size = 4 << 20;
-  MariadbServer db(o);
+  MariadbServer db(binlog_on(fsys));
   const int groups = 300;
   load_soundcloud(db, groups);
   write_soundcloud_job(scratch.path() / "job.sql", groups, "");

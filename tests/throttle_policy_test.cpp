@@ -54,6 +54,8 @@ TEST(ThrottlePolicy, BadPoliciesAreRefusedNamingTheKeyAndLine) {
   EXPECT_NE(error_of("[[level]]\nname = \"x\"\nfree_below_percent = 5\ncooperative = \"throttle\"").find("ratio"),
             std::string::npos);
   EXPECT_NE(error_of("[[bulk]]\nname = \"empty\"").find("matches nothing"), std::string::npos);
+  EXPECT_NE(error_of("hold = 1e300").find("a year"), std::string::npos);
+  EXPECT_NE(error_of("[sessions]\ncooldown = \"400d\"").find("longer than a year"), std::string::npos);
   EXPECT_NE(error_of("[[bulk]]\nstatement = \"(\"").find("regular expression"), std::string::npos);
   EXPECT_NE(error_of("[[level]]\nname = \"a\"\nfree_below_percent = 5\n[flags]\nghost_throttle_at = \"b\"").find("no level named b"),
             std::string::npos);
