@@ -96,6 +96,24 @@ std::optional<std::string> password_from_environment() {
   return std::nullopt;
 }
 
+uint64_t to_u64(const std::optional<std::string>& v) {
+  if (!v || v->empty()) return 0;
+  try {
+    return std::stoull(*v);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+double to_double(const std::optional<std::string>& v) {
+  if (!v || v->empty()) return 0;
+  try {
+    return std::stod(*v);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 namespace {
 // Server thread ids of this process's open connections: session control never kills them.
 std::mutex g_own_mutex;

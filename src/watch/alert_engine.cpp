@@ -15,6 +15,7 @@
 #include "binwatch/alerts/outbox.h"
 #include "binwatch/atomic_file.h"
 #include "binwatch/policy/alert_state.h"
+#include "binwatch/watch/json_number.h"
 #include "binwatch/watch/metrics_writer.h"
 
 namespace binwatch::watch {
@@ -89,7 +90,7 @@ json alert_view(const policy::Alert& a) {
          {"severity", std::string(alerts::severity_name(a.severity))},
          {"state", std::string(policy::alert_status(a))},
          {"band", a.band},
-         {"value", std::isfinite(a.value) ? json(a.value) : json(nullptr)},
+         {"value", finite_or_null(a.value)},
          {"labels", a.labels},
          {"pending_since_ms", a.pending_since_ms},
          {"firing_since_ms", a.firing_since_ms},

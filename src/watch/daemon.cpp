@@ -32,6 +32,7 @@
 #include "binwatch/watch/net_monitor.h"
 #include "binwatch/watch/checkpoint.h"
 #include "binwatch/watch/follower.h"
+#include "binwatch/watch/json_number.h"
 #include "binwatch/watch/metrics_writer.h"
 #include "binwatch/watch/mounts.h"
 #include "binwatch/watch/projection.h"
@@ -267,6 +268,9 @@ class Daemon {
   std::unique_ptr<NetMonitor> m_net;
   std::string m_token;  // bearer token of the mutating alert endpoints (empty: they answer 403)
   void add_alert_routes(httplib::Server& http);
+  // The mutating endpoints' bearer check: false after answering 403 (no token file: `off` says
+  // what is off) or 401.
+  bool authorize(const httplib::Request& req, httplib::Response& res, std::string_view off);
   std::shared_ptr<SqlPoller> m_sql;
   fs::path m_checkpoint_file;
   Clock::time_point m_started = Clock::now();
@@ -300,9 +304,7 @@ void Daemon::update_throttle(const ControlState& state) {
   // The binlog partition that is closest to full decides (burst of open transactions included).
   for (const auto& m : state.mounts) {
     if (!m.target.holds_binlog || m.usage.size == 0) continue;
-    const double ttf = std::isfinite(m.projection.time_to_full_burst) || !std::isfinite(m.projection.time_to_full)
-                           ? std::min(m.projection.time_to_full_burst, m.projection.time_to_full)
-                           : m.projection.time_to_full;
+    const double ttf = std::min(m.projection.time_to_full_burst, m.projection.time_to_full);
     const double free_pct = 100.0 * static_cast<double>(m.usage.avail) / static_cast<double>(m.usage.size);
     if (!in.time_to_full_s || ttf < *in.time_to_full_s) {
       in.time_to_full_s = ttf;
@@ -310,15 +312,7 @@ void Daemon::update_throttle(const ControlState& state) {
     }
     if (!in.free_percent || free_pct < *in.free_percent) in.free_percent = free_pct;
   }
-  // The worst replica lag (either source) from the replication health metrics.
-  if (m_health) {
-    MetricsWriter w;
-    m_health->metrics(w);
-    for (const auto& o : observations_from_exposition(w.text())) {
-      if (o.metric != "binwatch_replica_lag_seconds" || !std::isfinite(o.value)) continue;
-      if (!in.replica_lag_s || o.value > *in.replica_lag_s) in.replica_lag_s = o.value;
-    }
-  }
+  if (m_health) in.replica_lag_s = m_health->worst_lag_seconds();
   m_throttle->set_bytes_per_row(state.bytes_per_row_global);
   m_throttle->update(in, unix_now_ms());
 }
@@ -665,8 +659,6 @@ std::string Daemon::metrics() {
   return w.text();
 }
 
-json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
 std::string Daemon::status_json() {
   const auto snap = m_follower->snapshot();
   const auto ctl = control();
@@ -753,6 +745,23 @@ std::string Daemon::status_json() {
   return j.dump(2) + "\n";
 }
 
+bool Daemon::authorize(const httplib::Request& req, httplib::Response& res, std::string_view off) {
+  auto answer = [&](int status, const json& body) {
+    res.status = status;
+    res.set_content(body.dump(2) + "\n", "application/json");
+  };
+  if (m_token.empty()) {
+    answer(403, {{"error", std::string(off) + ": set alerts.token_file (the API token)"}});
+    return false;
+  }
+  if (!bearer_matches(req.get_header_value("Authorization"), m_token)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    answer(401, {{"error", "missing or wrong bearer token (Authorization: Bearer <alerts.token_file>)"}});
+    return false;
+  }
+  return true;
+}
+
 void Daemon::add_alert_routes(httplib::Server& http) {
   http.Get("/api/v1/alerts", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(m_alerts->alerts_json(unix_now_ms()).dump(2) + "\n", "application/json");
@@ -762,12 +771,7 @@ void Daemon::add_alert_routes(httplib::Server& http) {
       res.status = status;
       res.set_content(body.dump(2) + "\n", "application/json");
     };
-    if (m_token.empty())
-      return answer(403, {{"error", "acknowledgements over HTTP are off: set alerts.token_file"}});
-    if (!bearer_matches(req.get_header_value("Authorization"), m_token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      return answer(401, {{"error", "missing or wrong bearer token (Authorization: Bearer <alerts.token_file>)"}});
-    }
+    if (!authorize(req, res, "acknowledgements over HTTP are off")) return;
     const std::string id = req.matches[1];
     json body = json::object();
     if (!req.body.empty()) {
@@ -803,6 +807,8 @@ void Daemon::add_alert_routes(httplib::Server& http) {
             [mutate](const httplib::Request& req, httplib::Response& res) { mutate(req, res, false); });
 }
 
+constexpr std::string_view kThrottleOff = "throttling apps over HTTP is off";
+
 void Daemon::add_throttle_routes(httplib::Server& http) {
   // freno: HEAD/GET /check/{app}[/mysql/{store}] (cpp-httplib answers HEAD through GET routes).
   auto check = [this](const httplib::Request& req, httplib::Response& res) {
@@ -815,24 +821,8 @@ void Daemon::add_throttle_routes(httplib::Server& http) {
   http.Get(R"(/check/([^/]+)/mysql/([^/]+))", check);
 
   // Mutating freno endpoints: behind the API token (alerts.token_file).
-  auto guarded = [this](const httplib::Request& req, httplib::Response& res) {
-    auto answer = [&](int status, const json& body) {
-      res.status = status;
-      res.set_content(body.dump(2) + "\n", "application/json");
-    };
-    if (m_token.empty()) {
-      answer(403, {{"error", "throttling apps over HTTP is off: set alerts.token_file (the API token)"}});
-      return false;
-    }
-    if (!bearer_matches(req.get_header_value("Authorization"), m_token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      answer(401, {{"error", "missing or wrong bearer token (Authorization: Bearer <alerts.token_file>)"}});
-      return false;
-    }
-    return true;
-  };
-  auto throttle = [this, guarded](const httplib::Request& req, httplib::Response& res) {
-    if (!guarded(req, res)) return;
+  auto throttle = [this](const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res, kThrottleOff)) return;
     const std::string app = req.matches[1];
     // freno's defaults: one hour, ratio 1 (every check refused).
     double ttl = 60, ratio = 1;
@@ -867,8 +857,8 @@ void Daemon::add_throttle_routes(httplib::Server& http) {
     http.Get(pattern, throttle);
     http.Post(pattern, throttle);
   }
-  auto unthrottle = [this, guarded](const httplib::Request& req, httplib::Response& res) {
-    if (!guarded(req, res)) return;
+  auto unthrottle = [this](const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res, kThrottleOff)) return;
     const std::string by = req.has_param("by") ? req.get_param_value("by") : req.remote_addr;
     res.set_content(m_throttle->unthrottle_app(std::string(req.matches[1]), by, unix_now_ms()).dump(2) + "\n",
                     "application/json");

@@ -11,20 +11,12 @@ namespace binwatch::watch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using mysql::to_u64;
 
 std::optional<std::string> field(const mysql::ResultSet& rs, size_t row, std::string_view name) {
   const int i = rs.column(name);
   if (i < 0 || row >= rs.rows.size() || static_cast<size_t>(i) >= rs.rows[row].size()) return std::nullopt;
   return rs.rows[row][static_cast<size_t>(i)];
-}
-
-uint64_t to_u64(const std::optional<std::string>& v) {
-  if (!v) return 0;
-  try {
-    return std::stoull(*v);
-  } catch (const std::exception&) {
-    return 0;
-  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "binwatch/watch/replication_health.h"
 
 #include <chrono>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 
@@ -199,6 +200,19 @@ void ReplicationHealth::metrics(MetricsWriter& w) const {
     if (o->up && o->status.relay_log_space)
       w.sample("binwatch_replica_relay_log_space_bytes", {{"replica", o->name}},
                static_cast<double>(*o->status.relay_log_space));
+}
+
+std::optional<double> ReplicationHealth::worst_lag_seconds() const {
+  std::optional<double> worst;
+  for (const auto& r : m_replicas) {
+    const auto o = r->snapshot();
+    if (!o->up) continue;
+    std::optional<double> behind;
+    if (o->status.seconds_behind) behind = static_cast<double>(*o->status.seconds_behind);
+    for (const auto& lag : {behind, o->heartbeat_lag})
+      if (lag && std::isfinite(*lag) && (!worst || *lag > *worst)) worst = lag;
+  }
+  return worst;
 }
 
 void ReplicationHealth::status(json& j) const {

@@ -1,12 +1,12 @@
 #include "binwatch/watch/session_control.h"
 
 #include <algorithm>
-#include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "binwatch/watch/json_number.h"
 #include "binwatch/watch/throttle_engine.h"
 
 namespace binwatch::watch {
@@ -15,23 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-uint64_t to_u64(const std::optional<std::string>& v) {
-  if (!v || v->empty()) return 0;
-  try {
-    return std::stoull(*v);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
-double to_double(const std::optional<std::string>& v) {
-  if (!v || v->empty()) return 0;
-  try {
-    return std::stod(*v);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
+using mysql::to_double;
+using mysql::to_u64;
 
 json session_json(const policy::Session& s) {
   return {{"id", s.id},       {"user", s.user}, {"host", s.host},
@@ -96,8 +81,8 @@ void SessionControl::act(mysql::Connection& conn, const policy::SessionPlanItem&
               {"why", decision.reason},
               {"reason", item.reason},
               {"metric", decision.metric},
-              {"value", std::isfinite(decision.value) ? json(decision.value) : json(nullptr)},
-              {"threshold", std::isfinite(decision.threshold) ? json(decision.threshold) : json(nullptr)},
+              {"value", finite_or_null(decision.value)},
+              {"threshold", finite_or_null(decision.threshold)},
               {"expected_binlog_bytes", item.expected_bytes},
               {"by", "binwatch session control"}};
   m_last_action_ms = now;

@@ -11,6 +11,7 @@
 
 #include "binwatch/atomic_file.h"
 #include "binwatch/policy/duration.h"
+#include "binwatch/watch/json_number.h"
 #include "binwatch/watch/metrics_writer.h"
 
 namespace binwatch::watch {
@@ -21,8 +22,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kFlagMarker = "binwatch throttle flag";
-
-json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 json inputs_json(const policy::ThrottleInputs& in) {
   json j;

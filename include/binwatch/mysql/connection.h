@@ -56,6 +56,10 @@ struct ResultSet {
   [[nodiscard]] int column(std::string_view name) const;
 };
 
+// A column value as a number: 0 for NULL and for text that is not one.
+uint64_t to_u64(const std::optional<std::string>& v);
+double to_double(const std::optional<std::string>& v);
+
 class Connection {
  public:
   // Connects; throws MysqlError (the message names host/socket and user, never the password).

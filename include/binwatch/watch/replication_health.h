@@ -19,6 +19,7 @@
 //   binwatch_replicas_connected, binwatch_replicas_registered   (Binlog Dump threads, SHOW SLAVE HOSTS rows)
 //   binwatch_heartbeat_writes_total, binwatch_heartbeat_write_errors_total, binwatch_heartbeat_age_seconds
 #include <filesystem>
+#include <optional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -50,6 +51,9 @@ class ReplicationHealth {
   void stop();
 
   void metrics(MetricsWriter& w) const;
+  // The worst of the binwatch_replica_lag_seconds samples (either source, replicas that answered);
+  // nullopt when no replica is measured. A throttle input.
+  [[nodiscard]] std::optional<double> worst_lag_seconds() const;
   // Adds integrity[], integrity_checker, pending_tail, replicas[] and replication to the status.
   void status(nlohmann::json& j) const;
 
