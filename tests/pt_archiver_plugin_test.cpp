@@ -33,21 +33,9 @@ using binwatch::testing::FakeCheckDaemon;
 
 const fs::path kPluginDir = fs::path(BINWATCH_SOURCE_DIR) / "contrib" / "pt-archiver";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using binwatch::test::slurp_file;
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using binwatch::test::wait_for;
 
 // perl ARGS with extra environment, output in DIR/stdout and DIR/stderr.
 class Perl {
@@ -84,10 +72,10 @@ class Perl {
   Perl(const Perl&) = delete;
   Perl& operator=(const Perl&) = delete;
 
-  [[nodiscard]] std::string out() const { return slurp(m_dir / "stdout"); }
-  [[nodiscard]] std::string err() const { return slurp(m_dir / "stderr"); }
+  [[nodiscard]] std::string out() const { return slurp_file(m_dir / "stdout"); }
+  [[nodiscard]] std::string err() const { return slurp_file(m_dir / "stderr"); }
   std::optional<int> wait_exit(std::chrono::milliseconds deadline = 15s) {
-    eventually(
+    wait_for(
         [this] {
           int st = 0;
           if (m_pid > 0 && ::waitpid(m_pid, &st, WNOHANG) == m_pid) m_status = st;
@@ -136,8 +124,8 @@ TEST_F(PtArchiverPlugin, WaitsWhileTheDaemonSays429AndProceedsAfter200) {
   daemon.pause("partition /srv/binlog fills in 4m0s (pause below 10m0s)");
   Perl perl(dir.path(), {"-I", kPluginDir.string(), "-MBinwatchThrottle", "-e", kDriver},
             {"BINWATCH_URL=" + daemon.url(), "BINWATCH_APP=archive-orders"});
-  ASSERT_TRUE(eventually([&] { return perl.out().find("begin") != std::string::npos; })) << perl.err();
-  ASSERT_TRUE(eventually([&] { return daemon.checks() >= 4; })) << "the plugin polls while held";
+  ASSERT_TRUE(wait_for([&] { return perl.out().find("begin") != std::string::npos; })) << perl.err();
+  ASSERT_TRUE(wait_for([&] { return daemon.checks() >= 4; })) << "the plugin polls while held";
   EXPECT_EQ(perl.out().find("archivable"), std::string::npos) << "a row went through while the daemon said 429";
   EXPECT_FALSE(perl.wait_exit(0ms).has_value());
 
@@ -160,7 +148,7 @@ TEST_F(PtArchiverPlugin, StopKeepsWaitingAndThrottleProceeds) {
   daemon.answer(429, R"({"StatusCode":429,"Message":"disk critical","Action":"stop","Ratio":1.0,"Level":"critical"})");
   Perl perl(dir.path(), {"-I", kPluginDir.string(), "-MBinwatchThrottle", "-e", kDriver},
             {"BINWATCH_URL=" + daemon.url()});
-  ASSERT_TRUE(eventually([&] { return daemon.checks() >= 4; }));
+  ASSERT_TRUE(wait_for([&] { return daemon.checks() >= 4; }));
   EXPECT_EQ(perl.out().find("archivable"), std::string::npos);
   EXPECT_NE(perl.err().find("pausing 'pt-archiver' (the daemon says stop: critical"), std::string::npos) << perl.err();
 
@@ -182,7 +170,7 @@ TEST_F(PtArchiverPlugin, UnreachableDaemonFollowsTheFailSafe) {
     EXPECT_NE(perl.err().find("(fail-safe continue)"), std::string::npos) << perl.err();
   }
   Perl perl(dir.path(), {"-I", kPluginDir.string(), "-MBinwatchThrottle", "-e", kDriver}, {"BINWATCH_URL=" + url});
-  EXPECT_TRUE(eventually([&] { return perl.err().find("(fail-safe pause)") != std::string::npos; })) << perl.err();
+  EXPECT_TRUE(wait_for([&] { return perl.err().find("(fail-safe pause)") != std::string::npos; })) << perl.err();
   EXPECT_FALSE(perl.wait_exit(1s).has_value()) << "pt-archiver went on with the daemon unreachable";
   EXPECT_EQ(perl.out().find("archivable"), std::string::npos);
 }
@@ -200,8 +188,8 @@ TEST_F(PtArchiverPlugin, AsAGeneralPluginItAttachesToTheSource) {
       "$src->{plugin}->after_finish(); $g->statistics({}, time);";
   Perl perl(dir.path(), {"-I", kPluginDir.string(), "-MBinwatchThrottle", "-e", driver},
             {"BINWATCH_URL=" + daemon.url()});
-  ASSERT_TRUE(eventually([&] { return perl.out().find("begin") != std::string::npos; })) << perl.err();
-  ASSERT_TRUE(eventually([&] { return daemon.checks() >= 3; }));
+  ASSERT_TRUE(wait_for([&] { return perl.out().find("begin") != std::string::npos; })) << perl.err();
+  ASSERT_TRUE(wait_for([&] { return daemon.checks() >= 3; }));
   EXPECT_EQ(perl.out().find("archivable"), std::string::npos);
   daemon.allow();
   EXPECT_EQ(perl.wait_exit(), 0) << perl.err();

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -165,13 +166,7 @@ TEST(AppName, DefaultsToTheBasenameOfTheCommand) {
 // ---------------------------------------------------------------------------------------------
 // The real executable
 
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using binwatch::test::slurp_file;
 
 int64_t size_of(const fs::path& p) {
   std::error_code ec;
@@ -180,12 +175,7 @@ int64_t size_of(const fs::path& p) {
 }
 
 // The state letter of /proc/PID/stat (R, S, T, Z, ...), '?' when gone.
-char proc_state(pid_t pid) {
-  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size()) return '?';
-  return stat[close + 2];
-}
+using binwatch::test::proc_state;
 
 // Members of process group `pgid` that are not zombies (a zombie reparented to a PID 1 that does
 // not reap would keep kill(-pgid, 0) succeeding forever).
@@ -193,7 +183,9 @@ int live_members(pid_t pgid) {
   int n = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string stat = slurp(entry.path() / "stat");
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;  // processes only (/proc/net/stat is a folder)
+    const std::string stat = slurp_file(entry.path() / "stat");
     const auto close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 2));
@@ -204,14 +196,7 @@ int live_members(pid_t pgid) {
   return n;
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using binwatch::test::wait_for;
 
 // A port nothing listens on (bound then released; nothing else on a test VM grabs it in between).
 int closed_port() {
@@ -260,11 +245,11 @@ class RunProcess {
   RunProcess& operator=(const RunProcess&) = delete;
 
   [[nodiscard]] pid_t pid() const { return m_pid; }
-  [[nodiscard]] std::string err() const { return slurp(m_dir / "stderr"); }
+  [[nodiscard]] std::string err() const { return slurp_file(m_dir / "stderr"); }
 
   // The job's process group, from the shell's pid file or from the wrapper's "(pgid N)".
   [[nodiscard]] pid_t job_pgid() const {
-    const std::string pid = slurp(m_dir / "pid");
+    const std::string pid = slurp_file(m_dir / "pid");
     if (!pid.empty()) return static_cast<pid_t>(std::stol(pid));
     std::smatch m;
     const std::string e = err();
@@ -274,7 +259,7 @@ class RunProcess {
 
   // The exit code as a shell would report it, or nullopt if still running at the deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds deadline = 15s) {
-    eventually(
+    wait_for(
         [this] {
           int st = 0;
           if (::waitpid(m_pid, &st, WNOHANG) == m_pid) m_status = st;
@@ -334,11 +319,11 @@ TEST_F(RunWrapper, PausesTheGroupUntilTheDaemonAllows) {
   RunProcess run(dir.path(), with({"--url", daemon.url(), "--app", "cleanup", "--check-interval-ms", "50"},
                                   tick_job(dir.path())));
   ASSERT_GT(run.pid(), 0);
-  ASSERT_TRUE(eventually([&] { return size_of(ticks()) > 0 && run.job_pgid() > 0; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return size_of(ticks()) > 0 && run.job_pgid() > 0; })) << run.err();
   const pid_t job = run.job_pgid();
 
   daemon.pause("partition /srv/binlog fills in 4m0s (pause below 10m0s)");
-  ASSERT_TRUE(eventually([&] { return proc_state(job) == 'T'; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return proc_state(job) == 'T'; })) << run.err();
   const int64_t held_size = size_of(ticks());
   const int checks_before = daemon.checks();
   std::this_thread::sleep_for(1s);  // the window over which nothing may be written
@@ -353,9 +338,9 @@ TEST_F(RunWrapper, PausesTheGroupUntilTheDaemonAllows) {
       << err;
 
   daemon.allow();
-  EXPECT_TRUE(eventually([&] { return size_of(ticks()) > held_size; })) << run.err();
+  EXPECT_TRUE(wait_for([&] { return size_of(ticks()) > held_size; })) << run.err();
   EXPECT_NE(proc_state(job), 'T');
-  EXPECT_TRUE(eventually([&] { return run.err().find("resuming 'cleanup' after ") != std::string::npos; }))
+  EXPECT_TRUE(wait_for([&] { return run.err().find("resuming 'cleanup' after ") != std::string::npos; }))
       << run.err();
   for (const auto& path : daemon.paths()) EXPECT_EQ(path, "/check/cleanup");
 
@@ -368,12 +353,12 @@ TEST_F(RunWrapper, ThrottleAtHalfGivesAboutHalfTheTicks) {
   RunProcess run(dir.path(), with({"--url", daemon.url(), "--check-interval-ms", "50", "--period-ms", "400"},
                                   tick_job(dir.path())));
   ASSERT_GT(run.pid(), 0);
-  ASSERT_TRUE(eventually([&] { return size_of(ticks()) > 0; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return size_of(ticks()) > 0; })) << run.err();
   const int64_t free_ticks = ticks_during(ticks(), 3s);
   ASSERT_GT(free_ticks, 10) << "the job barely ran unthrottled; cannot compare";
 
   daemon.throttle(0.5, "replica lag 12s (throttle above 10s)");
-  ASSERT_TRUE(eventually([&] { return run.err().find("throttling 'sh'") != std::string::npos; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return run.err().find("throttling 'sh'") != std::string::npos; })) << run.err();
   const int64_t throttled_ticks = ticks_during(ticks(), 3s);
   const double share = static_cast<double>(throttled_ticks) / static_cast<double>(free_ticks);
   EXPECT_GE(share, 0.25) << throttled_ticks << " of " << free_ticks;
@@ -383,7 +368,7 @@ TEST_F(RunWrapper, ThrottleAtHalfGivesAboutHalfTheTicks) {
   EXPECT_EQ(count(err, "throttling"), 1u) << err;
 
   daemon.allow();
-  EXPECT_TRUE(eventually([&] { return run.err().find("resuming 'sh' after ") != std::string::npos; })) << run.err();
+  EXPECT_TRUE(wait_for([&] { return run.err().find("resuming 'sh' after ") != std::string::npos; })) << run.err();
   EXPECT_NE(run.err().find(" throttled"), std::string::npos) << run.err();
   ::kill(run.pid(), SIGTERM);  // not SIGINT: a job started in the background may ignore it
   EXPECT_EQ(run.wait_exit(), 128 + SIGTERM) << run.err();
@@ -395,11 +380,11 @@ TEST_F(RunWrapper, UnreachableDaemonWithFailSafePauseHoldsAndSaysSo) {
   RunProcess run(dir.path(), with({"--url", daemon.url(), "--app", "cleanup", "--check-interval-ms", "50"},
                                   tick_job(dir.path())));
   ASSERT_GT(run.pid(), 0);
-  ASSERT_TRUE(eventually([&] { return size_of(ticks()) > 0 && run.job_pgid() > 0; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return size_of(ticks()) > 0 && run.job_pgid() > 0; })) << run.err();
   const pid_t job = run.job_pgid();
 
   daemon.stop();
-  ASSERT_TRUE(eventually([&] { return proc_state(job) == 'T'; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return proc_state(job) == 'T'; })) << run.err();
   const int64_t held_size = size_of(ticks());
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(size_of(ticks()), held_size);
@@ -413,8 +398,8 @@ TEST_F(RunWrapper, UnreachableDaemonWithFailSafePauseHoldsAndSaysSo) {
   FakeCheckDaemon back(port);
   if (!back.ok()) GTEST_SKIP() << "port " << port << " could not be bound again; the comeback is not tested";
   back.allow();
-  EXPECT_TRUE(eventually([&] { return size_of(ticks()) > held_size; })) << run.err();
-  EXPECT_TRUE(eventually([&] { return run.err().find("resuming 'cleanup' after ") != std::string::npos; }))
+  EXPECT_TRUE(wait_for([&] { return size_of(ticks()) > held_size; })) << run.err();
+  EXPECT_TRUE(wait_for([&] { return run.err().find("resuming 'cleanup' after ") != std::string::npos; }))
       << run.err();
   ::kill(run.pid(), SIGTERM);
   EXPECT_EQ(run.wait_exit(), 128 + SIGTERM) << run.err();
@@ -424,9 +409,9 @@ TEST_F(RunWrapper, NeverReachableWithFailSafePauseNeverStartsTheJob) {
   const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
   RunProcess run(dir.path(), with({"--url", url, "--check-interval-ms", "50"}, tick_job(dir.path())));
   ASSERT_GT(run.pid(), 0);
-  ASSERT_TRUE(eventually([&] { return run.job_pgid() > 0; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return run.job_pgid() > 0; })) << run.err();
   const pid_t job = run.job_pgid();
-  ASSERT_TRUE(eventually([&] { return proc_state(job) == 'T'; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return proc_state(job) == 'T'; })) << run.err();
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(size_of(ticks()), 0) << "the job ran while the daemon was unreachable";
   EXPECT_NE(run.err().find("unreachable"), std::string::npos) << run.err();
@@ -440,9 +425,9 @@ TEST_F(RunWrapper, FailSafeContinueKeepsTheJobRunning) {
   RunProcess run(dir.path(), with({"--url", url, "--check-interval-ms", "50", "--fail-safe", "continue"},
                                   tick_job(dir.path())));
   ASSERT_GT(run.pid(), 0);
-  ASSERT_TRUE(eventually([&] { return size_of(ticks()) > 0; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return size_of(ticks()) > 0; })) << run.err();
   const int64_t first = size_of(ticks());
-  EXPECT_TRUE(eventually([&] { return size_of(ticks()) >= first + 5 * 10; })) << run.err();
+  EXPECT_TRUE(wait_for([&] { return size_of(ticks()) >= first + 5 * 10; })) << run.err();
   EXPECT_NE(proc_state(run.job_pgid()), 'T');
   const std::string err = run.err();
   EXPECT_NE(err.find("unreachable"), std::string::npos) << err;
@@ -456,16 +441,16 @@ TEST_F(RunWrapper, SigtermReachesAPausedJob) {
   daemon.allow();
   RunProcess run(dir.path(), with({"--url", daemon.url(), "--check-interval-ms", "50"}, tick_job(dir.path())));
   ASSERT_GT(run.pid(), 0);
-  ASSERT_TRUE(eventually([&] { return size_of(ticks()) > 0 && run.job_pgid() > 0; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return size_of(ticks()) > 0 && run.job_pgid() > 0; })) << run.err();
   const pid_t job = run.job_pgid();
   daemon.pause("replica lag 40s (pause above 30s)");
-  ASSERT_TRUE(eventually([&] { return proc_state(job) == 'T'; })) << run.err();
+  ASSERT_TRUE(wait_for([&] { return proc_state(job) == 'T'; })) << run.err();
 
   ASSERT_EQ(::kill(run.pid(), SIGTERM), 0);
   EXPECT_EQ(run.wait_exit(), 128 + SIGTERM) << run.err();
   EXPECT_NE(run.err().find("forwarding SIGTERM to 'sh' (pgid " + std::to_string(job) + ")"), std::string::npos)
       << run.err();
-  EXPECT_TRUE(eventually([&] { return live_members(job) == 0; })) << "members of the job's group survived";
+  EXPECT_TRUE(wait_for([&] { return live_members(job) == 0; })) << "members of the job's group survived";
 }
 
 TEST_F(RunWrapper, ExitCodeIsTheCommands) {
@@ -497,7 +482,7 @@ TEST_F(RunWrapper, QuietSaysNothingAboutPauses) {
   RunProcess run(dir.path(), with({"--url", daemon.url(), "--quiet", "--check-interval-ms", "50"},
                                   {"sh", "-c", "exit 3"}));
   ASSERT_GT(run.pid(), 0);
-  EXPECT_TRUE(eventually([&] { return daemon.checks() >= 3; }));
+  EXPECT_TRUE(wait_for([&] { return daemon.checks() >= 3; }));
   EXPECT_FALSE(run.wait_exit(500ms).has_value()) << "the job ran while paused";
   daemon.allow();
   EXPECT_EQ(run.wait_exit(), 3);
@@ -521,16 +506,16 @@ TEST_F(RunWrapper, JobHasTheTerminalForegroundWhileItRuns) {
                       (d / "script.out").string() + "' 2>&1")
                          .c_str());
   });
-  EXPECT_TRUE(eventually([&] { return daemon.checks() >= 3; }));
+  EXPECT_TRUE(wait_for([&] { return daemon.checks() >= 3; }));
   EXPECT_EQ(size_of(d / "job"), 0) << "the job ran while held";
   daemon.allow();
   outer.join();
-  ASSERT_EQ(rc, 0) << slurp(d / "script.out");
-  EXPECT_EQ(slurp(d / "rc"), "0\n") << slurp(d / "script.out");
-  std::istringstream job(slurp(d / "job")), after(slurp(d / "after"));
+  ASSERT_EQ(rc, 0) << slurp_file(d / "script.out");
+  EXPECT_EQ(slurp_file(d / "rc"), "0\n") << slurp_file(d / "script.out");
+  std::istringstream job(slurp_file(d / "job")), after(slurp_file(d / "after"));
   long job_pgrp = 0, job_tpgid = 0, shell_pgrp = 0, shell_tpgid = 0;
-  ASSERT_TRUE(job >> job_pgrp >> job_tpgid) << slurp(d / "script.out");
-  ASSERT_TRUE(after >> shell_pgrp >> shell_tpgid) << slurp(d / "script.out");
+  ASSERT_TRUE(job >> job_pgrp >> job_tpgid) << slurp_file(d / "script.out");
+  ASSERT_TRUE(after >> shell_pgrp >> shell_tpgid) << slurp_file(d / "script.out");
   EXPECT_EQ(job_tpgid, job_pgrp) << "the job's group is the terminal's foreground while it runs";
   EXPECT_NE(job_pgrp, shell_pgrp) << "the job runs in its own process group";
   EXPECT_EQ(shell_tpgid, shell_pgrp) << "the terminal is given back";

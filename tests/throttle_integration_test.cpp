@@ -32,6 +32,7 @@
 #include "support/binwatch_process.h"
 #include "support/loopback.h"
 #include "support/mariadb_server.h"
+#include "support/tmpfs.h"
 #include "support/watch_daemon.h"
 
 extern char** environ;
@@ -45,6 +46,8 @@ using binwatch::test::Http;
 using binwatch::test::MariadbServer;
 using binwatch::test::ScratchDir;
 using binwatch::test::wait_for;
+using binwatch::test::Tmpfs;
+using binwatch::test::proc_state;
 using Daemon = binwatch::test::WatchDaemon;
 using Clock = std::chrono::steady_clock;
 
@@ -103,15 +106,6 @@ class Background {
   fs::path m_log;
 };
 
-// The process state letter in /proc/PID/stat ('T' = stopped), or 0 when it is gone.
-char proc_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!std::getline(in, s)) return 0;
-  const auto close = s.rfind(')');
-  return close != std::string::npos && close + 2 < s.size() ? s[close + 2] : 0;
-}
-
 // The children of a process (to find the job binwatch run started).
 std::vector<pid_t> children_of(pid_t pid) {
   std::vector<pid_t> out;
@@ -120,29 +114,6 @@ std::vector<pid_t> children_of(pid_t pid) {
   while (in >> c) out.push_back(c);
   return out;
 }
-
-uint64_t avail_of(const fs::path& p) {
-  struct statvfs s {};
-  ::statvfs(p.c_str(), &s);
-  return static_cast<uint64_t>(s.f_bavail) * s.f_frsize;
-}
-uint64_t size_of(const fs::path& p) {
-  struct statvfs s {};
-  ::statvfs(p.c_str(), &s);
-  return static_cast<uint64_t>(s.f_blocks) * s.f_frsize;
-}
-
-struct Tmpfs {
-  fs::path mnt;
-  bool mounted = false;
-  Tmpfs(const fs::path& at, const char* size) : mnt(at) {
-    fs::create_directories(mnt);
-    mounted = ::mount("tmpfs", mnt.c_str(), "tmpfs", 0, (std::string("size=") + size).c_str()) == 0;
-  }
-  ~Tmpfs() {
-    if (mounted) ::umount2(mnt.c_str(), MNT_DETACH);
-  }
-};
 
 // A server whose binlogs (4 MiB files, so that a purge frees space) live on the tmpfs.
 MariadbServer::Options binlog_on(const Tmpfs& fsys) {
@@ -157,9 +128,9 @@ void set_free_percent(const fs::path& mnt, double percent) {
   const fs::path ballast = mnt / "ballast";
   std::error_code ec;
   const uint64_t have = fs::exists(ballast, ec) ? fs::file_size(ballast, ec) : 0;
-  const double size = static_cast<double>(size_of(mnt));
+  const double size = static_cast<double>(binwatch::test::size_bytes(mnt));
   const double want_avail = size * percent / 100.0;
-  const double delta = static_cast<double>(avail_of(mnt)) - want_avail;  // > 0: add ballast
+  const double delta = static_cast<double>(binwatch::test::avail_bytes(mnt)) - want_avail;  // > 0: add ballast
   const double next = std::max(0.0, static_cast<double>(have) + delta);
   const int fd = ::open(ballast.c_str(), O_RDWR | O_CREAT, 0644);
   ASSERT_GE(fd, 0) << std::strerror(errno);
@@ -596,7 +567,7 @@ TEST_F(ThrottleIntegration, SoundCloudReplayPausedUnderBinwatchRunAndKilledAsAPl
   Daemon d(scratch.path() / "binwatch.toml", scratch.path() / "daemon.log");
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   ASSERT_TRUE(wait_for([&] { return check(port, "cleanup").status == 200; }, 10000)) << d.log();
-  const uint64_t size = size_of(fsys.mnt);
+  const uint64_t size = binwatch::test::size_bytes(fsys.mnt);
   auto purge = [&] {
     const std::string active = db.binlog_files().back().filename().string();
     db.exec("PURGE BINARY LOGS TO '" + active + "'");
@@ -608,12 +579,12 @@ TEST_F(ThrottleIntegration, SoundCloudReplayPausedUnderBinwatchRunAndKilledAsAPl
     Background run({BINWATCH_EXE, "run", "--app", "cleanup", "--url", url, "--check-interval-ms", "100", "--",
                     "mariadb", "--no-defaults", "-S", db.socket(), "-u", "root", "app"},
                    scratch.path() / "run.log", scratch.path() / "job.sql");
-    uint64_t min_avail = avail_of(fsys.mnt);
+    uint64_t min_avail = binwatch::test::avail_bytes(fsys.mnt);
     std::optional<int64_t> paused_at;
     pid_t job = 0;
     const auto deadline = Clock::now() + std::chrono::seconds(90);
     while (Clock::now() < deadline && !run.exited()) {
-      min_avail = std::min(min_avail, avail_of(fsys.mnt));
+      min_avail = std::min(min_avail, binwatch::test::avail_bytes(fsys.mnt));
       if (!job) {
         auto c = children_of(run.pid());
         if (!c.empty()) job = c.front();
@@ -628,11 +599,11 @@ TEST_F(ThrottleIntegration, SoundCloudReplayPausedUnderBinwatchRunAndKilledAsAPl
     const auto pause_level_at = level_change_at(state, "pause", t0);
     ASSERT_TRUE(pause_level_at);
     // Stays paused while the level holds: the partition stops growing.
-    const uint64_t avail_paused = avail_of(fsys.mnt);
+    const uint64_t avail_paused = binwatch::test::avail_bytes(fsys.mnt);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    for (int i = 0; i < 10; ++i) min_avail = std::min(min_avail, avail_of(fsys.mnt));
+    for (int i = 0; i < 10; ++i) min_avail = std::min(min_avail, binwatch::test::avail_bytes(fsys.mnt));
     EXPECT_EQ(proc_state(job), 'T') << run.log();
-    EXPECT_GE(avail_of(fsys.mnt) + (64u << 10), avail_paused) << "the binlog grew while the job was paused";
+    EXPECT_GE(binwatch::test::avail_bytes(fsys.mnt) + (64u << 10), avail_paused) << "the binlog grew while the job was paused";
     db.exec("INSERT INTO app.other (v) VALUES ('still writable')");
     std::cout << "[ measured ] binwatch run: level pause at +" << *pause_level_at - t0 << " ms, job stopped "
               << *paused_at - *pause_level_at << " ms later (observed with a 20 ms poll); minimum free "
@@ -664,11 +635,11 @@ TEST_F(ThrottleIntegration, SoundCloudReplayPausedUnderBinwatchRunAndKilledAsAPl
     const int64_t t0 = unix_ms();
     Background plain({"mariadb", "--no-defaults", "--comments", "-S", db.socket(), "-u", "root", "app"},
                      scratch.path() / "plain.log", scratch.path() / "job-tagged.sql");
-    uint64_t min_avail = avail_of(fsys.mnt);
+    uint64_t min_avail = binwatch::test::avail_bytes(fsys.mnt);
     std::optional<int64_t> exited_at;
     const auto deadline = Clock::now() + std::chrono::seconds(90);
     while (Clock::now() < deadline) {
-      min_avail = std::min(min_avail, avail_of(fsys.mnt));
+      min_avail = std::min(min_avail, binwatch::test::avail_bytes(fsys.mnt));
       if (plain.exited()) {
         exited_at = unix_ms();
         break;

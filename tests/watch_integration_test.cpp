@@ -40,6 +40,7 @@
 #include "support/loopback.h"
 #include "binwatch/watch/binlog_feed.h"
 #include "support/mariadb_server.h"
+#include "support/tmpfs.h"
 #include "support/watch_daemon.h"
 
 namespace {
@@ -593,11 +594,7 @@ TEST(WatchDaemon, NotifiesSystemdAndReloadsOnSighup) {
 }
 
 // statvfs of a path: available bytes.
-uint64_t avail_of(const fs::path& p) {
-  struct statvfs s {};
-  ::statvfs(p.c_str(), &s);
-  return static_cast<uint64_t>(s.f_bavail) * s.f_frsize;
-}
+using binwatch::test::avail_bytes;
 
 TEST_F(WatchIntegration, ProjectionOnASmallTmpfs) {
   ScratchDir scratch("binwatch-watch-tmpfs");
@@ -696,7 +693,7 @@ TEST_F(WatchIntegration, ProjectionOnASmallTmpfs) {
     while (Clock::now() - t0 < std::chrono::seconds(90)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       const double now = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (avail_of(mnt) <= reserve) {
+      if (avail_bytes(mnt) <= reserve) {
         full_at = now;
         break;
       }

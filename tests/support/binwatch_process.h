@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -29,6 +31,30 @@ struct ProcessResult {
 inline std::string slurp_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Polls `f` every 50 ms until it holds or `deadline` has passed; the last answer of f().
+template <typename F>
+inline bool wait_for(F f, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return f();
+}
+template <typename F>
+inline bool wait_for(F f, int ms) {
+  return wait_for(f, std::chrono::milliseconds(ms));
+}
+
+// The state letter of a process in /proc/PID/stat ('T' = stopped, 'Z' = zombie), '?' when it
+// cannot be read (the process is gone).
+inline char proc_state(pid_t pid) {
+  const std::string stat = slurp_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return '?';
+  return stat[close + 2];
 }
 
 // A scratch directory, removed with everything in it when it goes out of scope.

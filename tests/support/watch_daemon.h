@@ -84,14 +84,4 @@ struct Http {
   }
 };
 
-template <typename F>
-inline bool wait_for(F f, int ms) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < until) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return f();
-}
-
 }  // namespace binwatch::test
