@@ -233,6 +233,7 @@ name = "am"
 type = "alertmanager"
 url = "http://127.0.0.1:9093"
 generator_url = "http://db1:9874/api/v1/alerts"
+active_for_s = 7200
 
 [[alerts.receiver]]
 name = "oncall"
@@ -256,6 +257,8 @@ args = ["--team", "dba"]
   EXPECT_EQ(rs[1].window_s, 120u);
   EXPECT_EQ(rs[1].group_wait_s, 10u);
   EXPECT_EQ(rs[2].generator_url, "http://db1:9874/api/v1/alerts");
+  EXPECT_EQ(rs[2].active_for_s, 7200u);
+  EXPECT_EQ(rs[1].active_for_s, 86400u);  // a default; set on a webhook it would be refused
   EXPECT_EQ(rs[3].type, ReceiverType::PagerDuty);
   EXPECT_EQ(rs[3].url, kPagerDutyDefaultUrl);
   EXPECT_EQ(rs[3].routing_key_file, "/etc/binwatch/pd.key");
@@ -268,8 +271,8 @@ TEST(ReceiverConfig, ErrorsNameFileLineAndKey) {
   const std::string head = "[[alerts.receiver]]\nname = \"a\"\ntype = \"log\"\n\n[[alerts.receiver]]\n";
   const std::pair<std::string, std::string> cases[] = {
       {"name = \"b\"\ntype = \"log\"\nratelimit = 3\n",
-       "8: alerts.receiver[1].ratelimit: unknown key (allowed here: args, command, generator_url, group_wait_s, "
-       "name, rate_limit, routing_key_file, timeout_ms, type, url, window_s)"},
+       "8: alerts.receiver[1].ratelimit: unknown key (allowed here: active_for_s, args, command, generator_url, "
+       "group_wait_s, name, rate_limit, routing_key_file, timeout_ms, type, url, window_s)"},
       {"name = \"b\"\ntype = \"log\"\nurl = \"http://x\"\n", "8: alerts.receiver[1].url: does not apply to type \"log\""},
       {"name = \"b\"\ntype = \"webhook\"\nrate_limit = 0\nurl = \"http://x\"\n",
        "8: alerts.receiver[1].rate_limit: must be between 1 and 10000 (got 0)"},
@@ -605,7 +608,8 @@ TEST(OutboxAlertmanager, ReadyMessagesGoAsOneBatchedPost) {
   EXPECT_EQ(first.at("annotations").at("summary"), "binlog partition /var/lib/mysql full in <4h");
   EXPECT_EQ(first.at("annotations").at("runbook"), "https://wiki/runbook");
   EXPECT_EQ(first.at("startsAt"), format_rfc3339(kT0 / 1000 - 600));
-  EXPECT_FALSE(first.contains("endsAt"));
+  // Active for a day unless resolved (Alertmanager would resolve it after its resolve_timeout).
+  EXPECT_EQ(first.at("endsAt"), format_rfc3339(kT0 / 1000 + 86400));
   EXPECT_EQ(first.at("generatorURL"), "http://db1:9874/api/v1/alerts");
   const json& resolved = seen[0].body[20];
   EXPECT_EQ(resolved.at("endsAt"), format_rfc3339(kT0 / 1000));
@@ -1103,6 +1107,8 @@ TEST(Alertmanager, RealAlertmanagerReceivesThenResolves) {
   const json still = find(am.alerts(), "/data");
   ASSERT_FALSE(still.is_null());
   EXPECT_EQ(still.at("status").at("state"), "active");
+  // It stays active for active_for_s (a day), not Alertmanager's 5-minute resolve_timeout.
+  EXPECT_EQ(still.at("endsAt").get<std::string>().substr(0, 19), format_rfc3339(now_s + 86400).substr(0, 19));
 }
 
 }  // namespace

@@ -189,7 +189,7 @@ class AlertmanagerNotifier final : public Notifier {
 
  protected:
   SendResult do_send(const Delivery& d) override {
-    return post_json(endpoint(config().url, "/api/v2/alerts"), alertmanager_alerts(d, config().generator_url).dump(),
+    return post_json(endpoint(config().url, "/api/v2/alerts"), alertmanager_alerts(d, config().generator_url, config().active_for_s).dump(),
                      config().timeout_ms);
   }
 };
@@ -259,7 +259,7 @@ std::string default_dedup_key(const Notification& n) {
   return "binwatch-" + hex16(h);
 }
 
-json alertmanager_alerts(const Delivery& d, const std::string& generator_url) {
+json alertmanager_alerts(const Delivery& d, const std::string& generator_url, uint32_t active_for_s) {
   json alerts = json::array();
   for (const auto& n : d.notifications) {
     json labels = json::object();
@@ -283,6 +283,11 @@ json alertmanager_alerts(const Delivery& d, const std::string& generator_url) {
     if (n.kind == NotificationKind::Resolve) {
       const int64_t end = n.ends_at ? n.ends_at : n.created_at ? n.created_at : std::time(nullptr);
       alert["endsAt"] = format_rfc3339(end);
+    } else {
+      // Still active (an acknowledged alert too): say until when, or Alertmanager resolves it
+      // after its resolve_timeout.
+      const int64_t sent = n.created_at ? n.created_at : std::time(nullptr);
+      alert["endsAt"] = format_rfc3339(sent + int64_t{active_for_s});
     }
     const auto url = n.annotations.find("generator_url");
     if (url != n.annotations.end() && !url->second.empty()) alert["generatorURL"] = url->second;

@@ -83,7 +83,7 @@ class Entry {
 
 const std::set<std::string_view> kKnownKeys = {
     "name",       "type",     "url",      "routing_key_file", "command",      "args",
-    "timeout_ms", "rate_limit", "window_s", "group_wait_s",   "generator_url"};
+    "timeout_ms", "rate_limit", "window_s", "group_wait_s",   "generator_url", "active_for_s"};
 
 bool valid_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
@@ -158,7 +158,10 @@ std::vector<ReceiverConfig> parse_receivers(const toml::array& receivers, std::s
       case ReceiverType::Webhook:
       case ReceiverType::Alertmanager:
         r.url = e.text("url");
-        if (r.type == ReceiverType::Alertmanager) r.generator_url = e.text("generator_url");
+        if (r.type == ReceiverType::Alertmanager) {
+          r.generator_url = e.text("generator_url");
+          r.active_for_s = e.number("active_for_s", r.active_for_s, 60, 2592000);
+        }
         if (r.url.empty()) e.fail(nullptr, "url", "is required for type \"" + type + "\"");
         break;
       case ReceiverType::PagerDuty:

@@ -75,7 +75,9 @@ int print_alerts(const ApiOptions& o, bool as_json) {
     if (!a.value("band", "").empty()) std::cout << "  (" << a.value("band", "") << ")";
     if (a.value("firing_since_ms", int64_t{0}) > 0)
       std::cout << "  firing for " << format_ms(now - a.value("firing_since_ms", int64_t{0}));
-    std::cout << "  tier " << a.value("tier", 0u) << "\n";
+    std::cout << "  tier " << a.value("tier", 0u);
+    if (a.value("shadowed", false)) std::cout << "  (shadowed by a higher severity: pages nobody meanwhile)";
+    std::cout << "\n";
     if (a.contains("ack"))
       std::cout << "    acknowledged by " << a["ack"].value("by", "") << ": " << a["ack"].value("reason", "")
                 << " (expires in " << format_ms(a["ack"].value("expires_ms", int64_t{0}) - now) << ", covers band "

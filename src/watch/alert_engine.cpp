@@ -96,7 +96,10 @@ json alert_view(const policy::Alert& a) {
          {"firing_since_ms", a.firing_since_ms},
          {"tier", a.tier},
          {"dedup_key", a.dedup_key},
-         {"paged", a.paged}};
+         {"paged", a.paged},
+         // A higher severity of the same rule and subject is firing: this one pages nobody until
+         // that one resolves (then it pages, unless it was acknowledged meanwhile).
+         {"shadowed", a.shadowed}};
   if (a.ack) {
     j["ack"] = {{"by", a.ack->by},
                 {"reason", a.ack->reason},

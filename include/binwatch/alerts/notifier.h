@@ -14,6 +14,7 @@
 // HTTP: cpp-httplib, connect/read/write timeouts of timeout_ms each; 2xx delivered; 408, 429 and
 // 5xx retried (Retry-After kept); other statuses permanent; no answer at all (refused, reset,
 // timed out, TLS) retried.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -52,7 +53,10 @@ std::unique_ptr<Notifier> make_notifier(const ReceiverConfig& config);
 // Alertmanager API v2 body: [{labels{alertname=rule, rule, subject, severity, band, alert_id, and
 // the notification's labels (names made valid)}, annotations{summary, kind, ...}, startsAt,
 // endsAt (Resolve only: ends_at), generatorURL}], one element per notification.
-nlohmann::json alertmanager_alerts(const Delivery& delivery, const std::string& generator_url);
+// Firing alerts carry endsAt = sent + active_for_s (Alertmanager would otherwise resolve them after
+// its resolve_timeout, as binwatch sends an alert once plus reminders); resolves carry their end.
+nlohmann::json alertmanager_alerts(const Delivery& delivery, const std::string& generator_url,
+                                   uint32_t active_for_s = 86400);
 
 // PagerDuty Events API v2 event for a delivery: event_action trigger (trigger, reminder,
 // escalation), acknowledge or resolve; dedup_key = the notification's, or default_dedup_key();

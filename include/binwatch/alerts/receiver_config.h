@@ -15,6 +15,10 @@
 //   window_s = 60               # ... of this many seconds (1..86400); a storm folds into digests
 //   group_wait_s = 0            # hold a first message this long to fold companions (0..3600)
 //   generator_url = "http://db1:9874/api/v1/alerts"   # alertmanager only: generatorURL
+//   active_for_s = 86400        # alertmanager only: a firing alert is sent with endsAt this far
+//                               # ahead (60..2592000), so Alertmanager does not resolve it on its
+//                               # own after its resolve_timeout; binwatch's resolve (delivered
+//                               # through the outbox, at least once) ends it; reminders renew it
 //
 // Keys that do not belong to the receiver's type are errors, like unknown keys, so a typo or a
 // leftover never silently does nothing.
@@ -42,6 +46,7 @@ struct ReceiverConfig {
   uint32_t rate_limit = 10;
   uint32_t window_s = 60;
   uint32_t group_wait_s = 0;
+  uint32_t active_for_s = 86400;  // Alertmanager: endsAt of a firing alert = sent + this
 };
 
 inline constexpr std::string_view kPagerDutyDefaultUrl = "https://events.pagerduty.com";
