@@ -23,6 +23,7 @@ struct Feed {
   NetPolicy policy = default_net_policy();
   WatchState state;
   double t = 0;
+  std::optional<std::string> route = "eth0";  // the default route's interface (/proc/net/route)
   std::vector<Finding> step(const procfs::CounterMap& values, std::optional<bool> conntrack = std::nullopt,
                             std::optional<std::vector<Listener>> listeners = std::nullopt) {
     Observation o;
@@ -30,6 +31,7 @@ struct Feed {
     o.values = values;
     o.conntrack_active = conntrack;
     o.conntrack_evidence = "test";
+    o.default_route_interface = route;
     o.listeners = std::move(listeners);
     auto d = decide(policy, o, state);
     state = d.next;
@@ -149,10 +151,72 @@ TEST(Rules, TrafficRatioBand) {
   Feed f;
   f.step({{"dev.eth0.tx_bytes", 0}, {"dev.eth0.rx_bytes", 0}});
   EXPECT_EQ(find(f.step({{"dev.eth0.tx_bytes", 4'400'000}, {"dev.eth0.rx_bytes", 1'000'000}}),
-                 "eth0-out-over-in"), nullptr);  // Boundary's normal 4.4x
+                 "default-route-out-over-in"), nullptr);  // Boundary's normal 4.4x
   auto leak = f.step({{"dev.eth0.tx_bytes", 4'400'000 + 30'000'000}, {"dev.eth0.rx_bytes", 2'000'000}});
-  ASSERT_NE(find(leak, "eth0-out-over-in"), nullptr);
-  EXPECT_DOUBLE_EQ(find(leak, "eth0-out-over-in")->value, 30);
+  ASSERT_NE(find(leak, "default-route-out-over-in"), nullptr);
+  EXPECT_DOUBLE_EQ(find(leak, "default-route-out-over-in")->value, 30);
+  EXPECT_EQ(find(leak, "default-route-out-over-in")->counter, "dev.eth0.tx_bytes/dev.eth0.rx_bytes");
+}
+
+TEST(Rules, TrafficRatioFollowsTheDefaultRoute) {
+  // eth0 is idle, the traffic leaves through ens5 where the default route points.
+  const procfs::CounterMap before = {{"dev.eth0.tx_bytes", 0}, {"dev.eth0.rx_bytes", 0},
+                                     {"dev.ens5.tx_bytes", 0}, {"dev.ens5.rx_bytes", 0}};
+  const procfs::CounterMap leak = {{"dev.eth0.tx_bytes", 1'000}, {"dev.eth0.rx_bytes", 1'000'000},
+                                   {"dev.ens5.tx_bytes", 50'000'000}, {"dev.ens5.rx_bytes", 1'000'000}};
+  Feed f;
+  f.route = "ens5";
+  f.step(before);
+  auto out = f.step(leak);
+  ASSERT_NE(find(out, "default-route-out-over-in"), nullptr);
+  EXPECT_EQ(find(out, "default-route-out-over-in")->counter, "dev.ens5.tx_bytes/dev.ens5.rx_bytes");
+  EXPECT_DOUBLE_EQ(find(out, "default-route-out-over-in")->value, 50);
+
+  // The same counters with the default route on eth0: 0.001 is under the band's 0.01.
+  Feed e;
+  e.step(before);
+  auto low = e.step(leak);
+  ASSERT_NE(find(low, "default-route-out-over-in"), nullptr);
+  EXPECT_EQ(find(low, "default-route-out-over-in")->counter, "dev.eth0.tx_bytes/dev.eth0.rx_bytes");
+
+  // No default route: the rule does nothing, whatever the interfaces do, and nothing else fires.
+  Feed none;
+  none.route = std::nullopt;
+  EXPECT_TRUE(none.step(before).empty());
+  EXPECT_TRUE(none.step(leak).empty());
+  // The route can change between samples (a failover): the rule follows it.
+  none.route = "ens5";
+  auto after = none.step({{"dev.eth0.tx_bytes", 2'000}, {"dev.eth0.rx_bytes", 2'000'000},
+                          {"dev.ens5.tx_bytes", 100'000'000}, {"dev.ens5.rx_bytes", 2'000'000}});
+  ASSERT_NE(find(after, "default-route-out-over-in"), nullptr);
+  EXPECT_DOUBLE_EQ(find(after, "default-route-out-over-in")->value, 50);
+}
+
+TEST(Policy, DefaultRoutePlaceholder) {
+  EXPECT_EQ(resolve_counter_pattern("dev.@default-route.tx_bytes", std::string("bond0")), "dev.bond0.tx_bytes");
+  EXPECT_EQ(resolve_counter_pattern("dev.@default-route.tx_bytes", std::nullopt), std::nullopt);
+  EXPECT_EQ(resolve_counter_pattern("TcpExtPAWSEstab", std::nullopt), "TcpExtPAWSEstab");
+  // A misspelt placeholder is an error, not a rule that silently matches nothing.
+  try {
+    (void)parse_net_policy("[[ratio]]\nid = \"r\"\nnumerator = [\"dev.@default_route.tx_bytes\"]\n"
+                           "denominator = [\"dev.eth0.rx_bytes\"]\nmax = 2\n",
+                           "t.toml");
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("dev.@default_route.tx_bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_net_policy("[[fill]]\nid = \"f\"\nvalue = \"@x\"\nlimit = \"y\"\nwarn = 1\n", "t.toml"),
+               std::runtime_error);
+  // The default policy's traffic rule names no interface.
+  const auto p = default_net_policy();
+  bool found = false;
+  for (const auto& r : p.ratios) {
+    if (r.id != "default-route-out-over-in") continue;
+    found = true;
+    EXPECT_EQ(r.numerator, std::vector<std::string>{"dev.@default-route.tx_bytes"});
+    EXPECT_EQ(r.denominator, std::vector<std::string>{"dev.@default-route.rx_bytes"});
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(Rules, ConntrackFillAndDrops) {

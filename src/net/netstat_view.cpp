@@ -11,23 +11,6 @@
 
 namespace binwatch::net {
 
-namespace {
-
-// Patterns a policy watches, in policy order, and per rule id.
-std::vector<std::pair<std::string, std::vector<std::string>>> watched_patterns(const NetPolicy& p) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  for (const auto& r : p.rates) out.emplace_back(r.id, r.counters);
-  for (const auto& r : p.ratios) {
-    auto v = r.numerator;
-    v.insert(v.end(), r.denominator.begin(), r.denominator.end());
-    out.emplace_back(r.id, v);
-  }
-  for (const auto& r : p.fills) out.emplace_back(r.id, std::vector<std::string>{r.value, r.limit});
-  return out;
-}
-
-}  // namespace
-
 std::vector<NetstatRow> netstat_rows(const NetPolicy& policy, const Observation& obs,
                                      const Decision& decision, bool all) {
   std::set<std::string> fired;
@@ -42,8 +25,9 @@ std::vector<NetstatRow> netstat_rows(const NetPolicy& policy, const Observation&
     if (auto it = decision.next.rates.find(name); it != decision.next.rates.end()) row.rate = it->second;
     return row;
   };
-  for (const auto& [id, patterns] : watched_patterns(policy)) {
-    for (const auto& pattern : patterns) {
+  for (const auto& rule : watched_patterns(policy, obs.default_route_interface)) {
+    const std::string& id = rule.rule_id;
+    for (const auto& pattern : rule.patterns) {
       for (const auto& [name, value] : obs.values) {
         if (!counter_matches(pattern, name)) continue;
         if (taken.contains(name)) {

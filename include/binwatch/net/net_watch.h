@@ -26,6 +26,9 @@ struct Observation {
   procfs::CounterMap values;
   std::optional<bool> conntrack_active;  // nullopt: unknown
   std::string conntrack_evidence;
+  // Interface of the default route (what "@default-route" in a counter name stands for);
+  // nullopt: no default route, or /proc/net/route not read.
+  std::optional<std::string> default_route_interface;
   std::optional<std::vector<Listener>> listeners;  // nullopt: not sampled
 };
 
