@@ -184,7 +184,15 @@ NetPolicy parse_net_policy(std::string_view toml_text, std::string_view origin) 
   }
   if (const auto* ct = root.get_as<toml::table>("conntrack")) {
     only_keys(c, *ct, "conntrack", {"allowed"});
-    p.conntrack.allowed = flag(c, *ct, "conntrack", "allowed", true);
+    if (const toml::node* n = ct->get("allowed")) {
+      if (auto b = n->value_exact<bool>()) {
+        p.conntrack.allowed = *b ? ConntrackAllowed::Yes : ConntrackAllowed::No;
+      } else if (auto m = n->value_exact<std::string>(); m && *m == kConntrackIfPresentAtStart) {
+        p.conntrack.allowed = ConntrackAllowed::IfPresentAtStart;
+      } else {
+        c.fail("conntrack", "'allowed' must be true, false or \"" + std::string(kConntrackIfPresentAtStart) + "\"");
+      }
+    }
   }
   each_table(c, root, "rate", [&](const toml::table& t, const std::string& where) {
     only_keys(c, t, where, {"id", "counters", "warn_per_sec", "crit_per_sec", "over_baseline",

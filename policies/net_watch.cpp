@@ -209,17 +209,22 @@ Decision decide(const NetPolicy& policy, const Observation& obs, const WatchStat
 
   if (obs.conntrack_active) {
     const bool now = *obs.conntrack_active;
-    if (now && !policy.conntrack.allowed) {
+    if (!next.conntrack_at_start) next.conntrack_at_start = now;
+    const bool forbidden =
+        policy.conntrack.allowed == ConntrackAllowed::No ||
+        (policy.conntrack.allowed == ConntrackAllowed::IfPresentAtStart && !*next.conntrack_at_start);
+    if (now && forbidden) {
+      const std::string why = policy.conntrack.allowed == ConntrackAllowed::No
+                                  ? "on a host whose policy forbids it"
+                                  : "on a host that had none when watching started";
       if (state.conntrack_was_active && !*state.conntrack_was_active) {
         d.findings.push_back({Severity::Critical, "conntrack-appeared", "conntrack", 1,
-                              "connection tracking appeared on a host whose policy forbids it (" +
-                                  obs.conntrack_evidence +
+                              "connection tracking appeared " + why + " (" + obs.conntrack_evidence +
                                   "); `iptables -t nat -L` auto-loads nf_conntrack, whose small "
                                   "default table fills and drops packets"});
       } else {
         d.findings.push_back({Severity::Warning, "conntrack-present", "conntrack", 1,
-                              "connection tracking is active on a host whose policy forbids it (" +
-                                  obs.conntrack_evidence + ")"});
+                              "connection tracking is active " + why + " (" + obs.conntrack_evidence + ")"});
       }
     }
     next.conntrack_was_active = now;

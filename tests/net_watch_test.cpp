@@ -234,13 +234,9 @@ TEST(Rules, ConntrackFillAndDrops) {
   EXPECT_EQ(find(warn, "conntrack-fill")->severity, Severity::Warning);
 }
 
-TEST(Rules, ConntrackAppearedOnlyWhenForbidden) {
-  Feed allowed;
-  allowed.step({}, false);
-  EXPECT_TRUE(allowed.step({}, true).empty());
-
+TEST(Rules, ConntrackForbidden) {
   Feed f;
-  f.policy.conntrack.allowed = false;
+  f.policy.conntrack.allowed = ConntrackAllowed::No;
   EXPECT_TRUE(f.step({}, false).empty());
   EXPECT_TRUE(f.step({}, false).empty());
   auto out = f.step({}, true);
@@ -251,10 +247,68 @@ TEST(Rules, ConntrackAppearedOnlyWhenForbidden) {
   EXPECT_NE(find(still, "conntrack-present"), nullptr);
 
   Feed at_start;
-  at_start.policy.conntrack.allowed = false;
+  at_start.policy.conntrack.allowed = ConntrackAllowed::No;
   auto first = at_start.step({}, true);
   EXPECT_EQ(find(first, "conntrack-appeared"), nullptr);
-  EXPECT_NE(find(first, "conntrack-present"), nullptr);
+  ASSERT_NE(find(first, "conntrack-present"), nullptr);
+  EXPECT_NE(find(first, "conntrack-present")->message.find("forbids"), std::string::npos);
+}
+
+TEST(Rules, ConntrackAllowedNeverFires) {
+  Feed f;
+  f.policy.conntrack.allowed = ConntrackAllowed::Yes;
+  EXPECT_TRUE(f.step({}, false).empty());
+  EXPECT_TRUE(f.step({}, true).empty());
+  EXPECT_TRUE(f.step({}, true).empty());
+}
+
+TEST(Rules, ConntrackIfPresentAtStartIsTheDefault) {
+  EXPECT_EQ(default_net_policy().conntrack.allowed, ConntrackAllowed::IfPresentAtStart);
+
+  // A host without connection tracking when watching started: its appearance is critical once,
+  // then a warning while it stays; gone and back is a new appearance.
+  Feed f;
+  EXPECT_TRUE(f.step({}, false).empty());
+  EXPECT_TRUE(f.step({}, false).empty());
+  auto out = f.step({}, true);
+  ASSERT_NE(find(out, "conntrack-appeared"), nullptr);
+  EXPECT_EQ(find(out, "conntrack-appeared")->severity, Severity::Critical);
+  EXPECT_NE(find(out, "conntrack-appeared")->message.find("had none when watching started"), std::string::npos);
+  auto still = f.step({}, true);
+  EXPECT_EQ(find(still, "conntrack-appeared"), nullptr);
+  ASSERT_NE(find(still, "conntrack-present"), nullptr);
+  EXPECT_EQ(find(still, "conntrack-present")->severity, Severity::Warning);
+  EXPECT_TRUE(f.step({}, false).empty());  // unloaded again
+  EXPECT_NE(find(f.step({}, true), "conntrack-appeared"), nullptr);
+
+  // A host that had it at start (a router, a NAT box) is fine, even across a reload.
+  Feed router;
+  EXPECT_TRUE(router.step({}, true).empty());
+  EXPECT_TRUE(router.step({}, true).empty());
+  EXPECT_TRUE(router.step({}, false).empty());
+  EXPECT_TRUE(router.step({}, true).empty());
+
+  // Unknown samples do not count as "at start": the first known state does.
+  Feed unknown;
+  EXPECT_TRUE(unknown.step({}, std::nullopt).empty());
+  EXPECT_TRUE(unknown.step({}, false).empty());
+  EXPECT_TRUE(unknown.step({}, std::nullopt).empty());
+  EXPECT_NE(find(unknown.step({}, true), "conntrack-appeared"), nullptr);
+  Feed unknown_then_present;
+  EXPECT_TRUE(unknown_then_present.step({}, std::nullopt).empty());
+  EXPECT_TRUE(unknown_then_present.step({}, true).empty());
+}
+
+TEST(Policy, ConntrackAllowedValues) {
+  auto allowed = [](const std::string& v) {
+    return parse_net_policy("[conntrack]\nallowed = " + v + "\n", "t.toml").conntrack.allowed;
+  };
+  EXPECT_EQ(allowed("true"), ConntrackAllowed::Yes);
+  EXPECT_EQ(allowed("false"), ConntrackAllowed::No);
+  EXPECT_EQ(allowed("\"if-present-at-start\""), ConntrackAllowed::IfPresentAtStart);
+  EXPECT_EQ(parse_net_policy("", "t.toml").conntrack.allowed, ConntrackAllowed::IfPresentAtStart);
+  EXPECT_THROW(allowed("\"auto\""), std::runtime_error);
+  EXPECT_THROW(allowed("1"), std::runtime_error);
 }
 
 TEST(Rules, TimeWaitOrphansAndMemory) {
@@ -342,10 +396,21 @@ TEST(Policy, ErrorsAreNamed) {
 TEST(Snapshots, DecideOnTrustyConntrackFull) {
   const auto s = ProcfsReader(kFixtures / "linux-3.13-trusty-hand").read();
   Feed f;
-  f.policy.conntrack.allowed = false;
+  f.policy.conntrack.allowed = ConntrackAllowed::No;
   auto out = f.step(s.values, conntrack_active(s));
   EXPECT_EQ(find(out, "conntrack-fill")->severity, Severity::Critical);
   EXPECT_NE(find(out, "conntrack-present"), nullptr);
+}
+
+TEST(Snapshots, TrustyConntrackAtStartIsFineByDefault) {
+  // The 3.13 snapshot has nf_conntrack loaded from the first sample: with the default policy that
+  // is the host's normal state (its full table is still conntrack-fill).
+  const auto s = ProcfsReader(kFixtures / "linux-3.13-trusty-hand").read();
+  Feed f;
+  auto out = f.step(s.values, conntrack_active(s));
+  EXPECT_EQ(find(out, "conntrack-present"), nullptr);
+  EXPECT_EQ(find(out, "conntrack-appeared"), nullptr);
+  EXPECT_NE(find(out, "conntrack-fill"), nullptr);
 }
 
 TEST(SysctlCheck, TrustyFlagsRecycleConntrackAndAbsentRatelimit) {

@@ -59,8 +59,18 @@ struct ListenPolicy {
   std::vector<long> silent_defaults = {511};  // nginx, redis tcp-backlog
 };
 
+// When is connection tracking on this host a finding? `iptables -t nat -L` (or any NAT or
+// stateful rule) loads nf_conntrack silently, and its default table is small for a busy host.
+enum class ConntrackAllowed {
+  Yes,               // true: never (the host routes, NATs or firewalls statefully)
+  No,                // false: always (conntrack-present; conntrack-appeared on the transition)
+  IfPresentAtStart,  // "if-present-at-start": a host that had it when watching started keeps it;
+                     // on one that had none, its appearance is conntrack-appeared, then -present
+};
+inline constexpr std::string_view kConntrackIfPresentAtStart = "if-present-at-start";
+
 struct ConntrackPolicy {
-  bool allowed = true;  // false: connection tracking must never be active on this host
+  ConntrackAllowed allowed = ConntrackAllowed::IfPresentAtStart;
 };
 
 struct NetPolicy {

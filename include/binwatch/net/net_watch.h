@@ -58,6 +58,7 @@ struct WatchState {
   std::map<std::string, CounterRate, std::less<>> rates;  // of the last decide()
   std::map<std::string, Baseline, std::less<>> baselines; // by rule id
   std::optional<bool> conntrack_was_active;
+  std::optional<bool> conntrack_at_start;  // the first known conntrack_active
 };
 
 struct Finding {
