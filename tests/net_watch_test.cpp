@@ -464,6 +464,81 @@ TEST(NetstatView, WatchedFirstZerosHiddenOutOfBandMarked) {
   EXPECT_EQ(json.find('\n'), std::string::npos);
 }
 
+TEST(NetstatView, WatchedCountersAtRateZeroAreHiddenUnlessAllOrOutOfBand) {
+  Feed f;
+  const procfs::CounterMap first = {{"TcpExtListenOverflows", 50}, {"TcpExtPAWSEstab", 1000},
+                                    {"TcpExtTW", 3},               {"sockstat.TCP.tw", 40},
+                                    {"dev.eth0.tx_bytes", 5000},   {"dev.eth0.rx_bytes", 9000}};
+  Observation o1;
+  o1.time = f.t;
+  o1.values = first;
+  o1.default_route_interface = "eth0";
+  auto d1 = decide(f.policy, o1, f.state);
+  // First sample: no rates yet. Watched counters that are not 0 are shown (their rate is unknown,
+  // not 0), unwatched ones are not; the watched gauge sockstat.TCP.tw is shown.
+  std::set<std::string> names1;
+  for (const auto& r : netstat_rows(f.policy, o1, d1, false)) {
+    names1.insert(r.name);
+    EXPECT_FALSE(r.rate.has_value());
+  }
+  EXPECT_EQ(names1, (std::set<std::string>{"TcpExtListenOverflows", "TcpExtPAWSEstab", "sockstat.TCP.tw",
+                                           "dev.eth0.tx_bytes", "dev.eth0.rx_bytes"}));
+
+  // Second sample: nothing moved except the bytes received on eth0, the default route. The traffic
+  // ratio (0 out over 1 MB/s in) is under its band: both its counters are out of band, and the
+  // one at rate 0 is shown because of that. ListenOverflows and PAWSEstab (rate 0, value not 0)
+  // are hidden, as is the unwatched TcpExtTW.
+  Observation o2 = o1;
+  o2.time = f.t + 1;
+  o2.values["dev.eth0.rx_bytes"] += 1'000'000;
+  auto d2 = decide(f.policy, o2, d1.next);
+  ASSERT_NE(find(d2.findings, "default-route-out-over-in"), nullptr);
+  const auto rows = netstat_rows(f.policy, o2, d2, false);
+  std::vector<std::string> names2;
+  for (const auto& r : rows) names2.push_back(r.name);
+  // Policy order: rate rules, ratio rules, fill rules.
+  EXPECT_EQ(names2, (std::vector<std::string>{"dev.eth0.tx_bytes", "dev.eth0.rx_bytes", "sockstat.TCP.tw"}));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(rows[0].out_of_band);
+  ASSERT_TRUE(rows[0].rate.has_value());
+  EXPECT_EQ(rows[0].rate->delta, 0);
+  EXPECT_TRUE(rows[1].out_of_band);
+  EXPECT_DOUBLE_EQ(rows[1].rate->rate, 1'000'000);
+  EXPECT_FALSE(rows[2].out_of_band);
+
+  // --all shows everything, watched first.
+  const auto all = netstat_rows(f.policy, o2, d2, true);
+  EXPECT_EQ(all.size(), first.size());
+  EXPECT_EQ(all.back().name, "TcpExtTW");
+  EXPECT_FALSE(all.back().watched);
+
+  // The JSON line carries exactly the table's rows.
+  ViewInfo info;
+  info.sample = 2;
+  const std::string json = render_netstat_json(rows, o2, d2, info);
+  EXPECT_NE(json.find("\"dev.eth0.tx_bytes\""), std::string::npos);
+  EXPECT_NE(json.find("\"default_route_interface\":\"eth0\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"TcpExtListenOverflows\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"TcpExtPAWSEstab\""), std::string::npos);
+  EXPECT_EQ(json.find("\"TcpExtTW\""), std::string::npos);
+  const std::string table = render_netstat_table(rows, o2, d2, info);
+  EXPECT_NE(table.find("dev.eth0.tx_bytes"), std::string::npos);
+  EXPECT_NE(table.find("default route eth0"), std::string::npos);
+  EXPECT_EQ(table.find("TcpExtListenOverflows"), std::string::npos) << table;
+
+  // A counter that moves again is back.
+  Observation o3 = o2;
+  o3.time = f.t + 2;
+  o3.values["TcpExtListenOverflows"] += 4;
+  o3.values["dev.eth0.tx_bytes"] += 1'000'000;
+  o3.values["dev.eth0.rx_bytes"] += 1'000'000;
+  auto d3 = decide(f.policy, o3, d2.next);
+  std::vector<std::string> names3;
+  for (const auto& r : netstat_rows(f.policy, o3, d3, false)) names3.push_back(r.name);
+  EXPECT_EQ(names3, (std::vector<std::string>{"TcpExtListenOverflows", "dev.eth0.tx_bytes", "dev.eth0.rx_bytes",
+                                              "sockstat.TCP.tw"}));
+}
+
 TEST(NetstatView, Intervals) {
   EXPECT_DOUBLE_EQ(*parse_interval("1s"), 1);
   EXPECT_DOUBLE_EQ(*parse_interval("500ms"), 0.5);
