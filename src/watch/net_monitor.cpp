@@ -29,14 +29,8 @@ void NetMonitor::sample(double now) {
   o.listeners = m_settings.proc_root == "/proc";  // sock_diag sees this namespace only
   try {
     auto s = net::take_sample(o, now);
+    // decide() includes the listener findings (check_listeners) when listeners were sampled.
     auto d = net::decide(m_policy, s.observation, m_state);
-    if (s.observation.listeners) {
-      std::optional<int64_t> somaxconn;
-      if (auto it = s.observation.values.find("sysctl.net.core.somaxconn"); it != s.observation.values.end())
-        somaxconn = it->second;
-      for (auto& f : net::check_listeners(m_policy.listen, *s.observation.listeners, somaxconn))
-        d.findings.push_back(std::move(f));
-    }
     m_state = std::move(d.next);
     std::lock_guard lock(m_mutex);
     if (!m_error.empty()) spdlog::info("net: sampling {} works again", m_settings.proc_root);
