@@ -109,6 +109,23 @@ std::vector<Finding> check_listeners(const ListenPolicy& policy, const std::vect
   return out;
 }
 
+std::map<std::string, double, std::less<>> watched_rates(const NetPolicy& policy, const Observation& obs,
+                                                         const Decision& decision) {
+  std::map<std::string, double, std::less<>> out;
+  for (const auto& rule : watched_patterns(policy, obs.default_route_interface)) {
+    if (!rule.rates) continue;
+    for (const auto& [name, r] : decision.next.rates) {
+      for (const auto& p : rule.patterns) {
+        if (counter_matches(p, name)) {
+          out[name] = r.rate;
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 Decision decide(const NetPolicy& policy, const Observation& obs, const WatchState& state) {
   Decision d;
   d.next = state;

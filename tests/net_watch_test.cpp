@@ -539,6 +539,26 @@ TEST(NetstatView, WatchedCountersAtRateZeroAreHiddenUnlessAllOrOutOfBand) {
                                               "sockstat.TCP.tw"}));
 }
 
+TEST(WatchedRates, OnlyCountersOfRateAndRatioRules) {
+  Feed f;
+  f.step({{"TcpExtListenOverflows", 10}, {"TcpExtTCPACKSkippedPAWS", 0}, {"TcpInSegs", 0},
+          {"dev.eth0.tx_bytes", 0}, {"dev.eth1.tx_bytes", 0}, {"sockstat.TCP.tw", 5}});
+  Observation o;
+  o.time = f.t + 1;  // two seconds after the first sample
+  o.values = {{"TcpExtListenOverflows", 30}, {"TcpExtTCPACKSkippedPAWS", 8}, {"TcpInSegs", 400},
+              {"dev.eth0.tx_bytes", 2000}, {"dev.eth1.tx_bytes", 4000}, {"sockstat.TCP.tw", 9}};
+  o.default_route_interface = "eth0";
+  const auto d = decide(f.policy, o, f.state);
+  const auto rates = watched_rates(f.policy, o, d);
+  // Watched: ListenOverflows (a rate rule), TCPACKSkipped* (a '*' pattern), the default route's
+  // tx_bytes (a ratio rule). Not: TcpInSegs and eth1 (no rule), the gauge sockstat.TCP.tw.
+  EXPECT_EQ(rates, (std::map<std::string, double, std::less<>>{
+                       {"TcpExtListenOverflows", 10}, {"TcpExtTCPACKSkippedPAWS", 4}, {"dev.eth0.tx_bytes", 1000}}));
+  // First sample: no rates at all.
+  Observation first = o;
+  EXPECT_TRUE(watched_rates(f.policy, first, decide(f.policy, first, {})).empty());
+}
+
 TEST(NetstatView, Intervals) {
   EXPECT_DOUBLE_EQ(*parse_interval("1s"), 1);
   EXPECT_DOUBLE_EQ(*parse_interval("500ms"), 0.5);

@@ -1,8 +1,8 @@
 #pragma once
 // Counter watchers: rates with nstat semantics, learned baselines and the rules of a NetPolicy.
 // decide() is pure: the caller passes the time (a fake clock in tests) and gets back findings and
-// the next state. Raising findings as alerts is the alerts engine's job (not built yet); the
-// daemon wiring waits for the sidecar issue, so today `binwatch netstat` prints them.
+// the next state. `binwatch netstat` prints the findings; the daemon (watch/net_monitor.h)
+// exports them in /metrics, where the alert engine raises them.
 #include <map>
 #include <optional>
 #include <string>
@@ -75,6 +75,13 @@ struct Decision {
 };
 
 Decision decide(const NetPolicy& policy, const Observation& observation, const WatchState& state);
+
+// The rates of this decision for the counters the policy's rate and ratio rules read
+// ("@default-route" resolved for the observation): what the daemon exports as binwatch_net_rate.
+// Their number is bounded by the policy (a '*' pattern matches one kernel MIB's few fields), not
+// by the host's interfaces or sockets. Empty on the first sample.
+std::map<std::string, double, std::less<>> watched_rates(const NetPolicy& policy, const Observation& observation,
+                                                         const Decision& decision);
 
 // Listener findings alone (also used by `binwatch netstat` and sysctl-check): queue fill, backlog
 // capped by somaxconn, known silent defaults.
