@@ -2,6 +2,9 @@
 // Prometheus text, checkpoints, and the follower on committed fixtures that "grow" under it.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,10 +13,12 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "binwatch/binlog_scanner.h"
+#include "binwatch/net/listen_queues.h"
 #include "binwatch/watch/alert_engine.h"
 #include "binwatch/watch/binlog_feed.h"
 #include "binwatch/watch/checkpoint.h"
@@ -628,4 +633,40 @@ TEST(NetMonitor, ExportsRatesOfWatchedCountersOnly) {
     EXPECT_EQ(rc, 0) << std::string(std::istreambuf_iterator<char>(out), std::istreambuf_iterator<char>());
   }
   fs::remove_all(root);
+}
+
+// On the live /proc the monitor samples listeners; decide() already turns them into findings, and
+// each finding must appear once (it used to be appended a second time: duplicate series).
+TEST(NetMonitor, ListenerFindingsAppearOnce) {
+  int64_t somaxconn = 0;
+  std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+  if (somaxconn <= 511) GTEST_SKIP() << "somaxconn " << somaxconn << ": 511 is not below it here";
+  try {
+    (void)net::read_listeners();
+  } catch (const net::SockDiagError& e) {
+    GTEST_SKIP() << "sock_diag unavailable: " << e.what();
+  }
+  const int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(l, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(l, 511), 0);  // nginx's silent default, below this VM's somaxconn
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string counter = "listen.127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  NetMonitor monitor(NetSettings{});  // proc_root /proc: listeners over sock_diag
+  monitor.sample(1.0);
+  const auto status = monitor.status();
+  ::close(l);
+  ASSERT_EQ(status["error"].get<std::string>(), "");
+  int seen = 0;
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const auto& f : status["findings"]) {
+    EXPECT_TRUE(keys.insert({f["rule"].get<std::string>(), f["counter"].get<std::string>()}).second)
+        << "duplicate finding " << f.dump();
+    if (f["counter"] == counter && f["rule"] == "listen-backlog-default") ++seen;
+  }
+  EXPECT_EQ(seen, 1) << status.dump();
 }
