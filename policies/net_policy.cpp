@@ -27,6 +27,37 @@ bool counter_matches(std::string_view pattern, std::string_view name) {
   return pattern == name;
 }
 
+std::optional<std::string> resolve_counter_pattern(std::string_view pattern,
+                                                   const std::optional<std::string>& default_route_interface) {
+  const size_t at = pattern.find(kDefaultRouteToken);
+  if (at == std::string_view::npos) return std::string(pattern);
+  if (!default_route_interface || default_route_interface->empty()) return std::nullopt;
+  std::string out(pattern.substr(0, at));
+  out += *default_route_interface;
+  out += pattern.substr(at + kDefaultRouteToken.size());
+  return out;
+}
+
+std::vector<RulePatterns> watched_patterns(const NetPolicy& policy,
+                                           const std::optional<std::string>& default_route_interface) {
+  std::vector<RulePatterns> out;
+  auto add = [&](const std::string& id, const std::vector<std::string>& patterns, bool rates) {
+    RulePatterns r{id, {}, rates};
+    for (const auto& p : patterns) {
+      if (auto resolved = resolve_counter_pattern(p, default_route_interface)) r.patterns.push_back(*resolved);
+    }
+    out.push_back(std::move(r));
+  };
+  for (const auto& r : policy.rates) add(r.id, r.counters, true);
+  for (const auto& r : policy.ratios) {
+    auto v = r.numerator;
+    v.insert(v.end(), r.denominator.begin(), r.denominator.end());
+    add(r.id, v, true);
+  }
+  for (const auto& r : policy.fills) add(r.id, {r.value, r.limit}, false);
+  return out;
+}
+
 namespace {
 
 struct Ctx {
@@ -64,6 +95,16 @@ std::string text(const Ctx& c, const toml::table& t, const std::string& where, s
   c.fail(where, "'" + std::string(key) + "' must be a string");
 }
 
+// A counter name may hold "@default-route" and no other '@': a misspelt placeholder would
+// otherwise match nothing and silently disable its rule.
+void check_placeholders(const Ctx& c, const std::string& where, const std::string& name) {
+  std::string rest = name;
+  for (size_t at; (at = rest.find(kDefaultRouteToken)) != std::string::npos;) rest.erase(at, kDefaultRouteToken.size());
+  if (rest.find('@') != std::string::npos) {
+    c.fail(where, "'" + name + "': unknown placeholder (the only one is " + std::string(kDefaultRouteToken) + ")");
+  }
+}
+
 std::vector<std::string> names(const Ctx& c, const toml::table& t, const std::string& where,
                                std::string_view key) {
   const toml::array* a = t.get_as<toml::array>(key);
@@ -72,6 +113,7 @@ std::vector<std::string> names(const Ctx& c, const toml::table& t, const std::st
   for (const auto& e : *a) {
     auto s = e.value_exact<std::string>();
     if (!s) c.fail(where, "'" + std::string(key) + "' must hold strings");
+    check_placeholders(c, where, *s);
     out.push_back(*s);
   }
   return out;
@@ -142,7 +184,15 @@ NetPolicy parse_net_policy(std::string_view toml_text, std::string_view origin) 
   }
   if (const auto* ct = root.get_as<toml::table>("conntrack")) {
     only_keys(c, *ct, "conntrack", {"allowed"});
-    p.conntrack.allowed = flag(c, *ct, "conntrack", "allowed", true);
+    if (const toml::node* n = ct->get("allowed")) {
+      if (auto b = n->value_exact<bool>()) {
+        p.conntrack.allowed = *b ? ConntrackAllowed::Yes : ConntrackAllowed::No;
+      } else if (auto m = n->value_exact<std::string>(); m && *m == kConntrackIfPresentAtStart) {
+        p.conntrack.allowed = ConntrackAllowed::IfPresentAtStart;
+      } else {
+        c.fail("conntrack", "'allowed' must be true, false or \"" + std::string(kConntrackIfPresentAtStart) + "\"");
+      }
+    }
   }
   each_table(c, root, "rate", [&](const toml::table& t, const std::string& where) {
     only_keys(c, t, where, {"id", "counters", "warn_per_sec", "crit_per_sec", "over_baseline",
@@ -193,6 +243,8 @@ NetPolicy parse_net_policy(std::string_view toml_text, std::string_view origin) 
     unique_id(r.id, where);
     r.value = text(c, t, where, "value", true);
     r.limit = text(c, t, where, "limit", true);
+    check_placeholders(c, where, r.value);
+    check_placeholders(c, where, r.limit);
     r.warn = number(c, t, where, "warn");
     r.crit = number(c, t, where, "crit");
     r.below = flag(c, t, where, "below", false);

@@ -109,6 +109,23 @@ std::vector<Finding> check_listeners(const ListenPolicy& policy, const std::vect
   return out;
 }
 
+std::map<std::string, double, std::less<>> watched_rates(const NetPolicy& policy, const Observation& obs,
+                                                         const Decision& decision) {
+  std::map<std::string, double, std::less<>> out;
+  for (const auto& rule : watched_patterns(policy, obs.default_route_interface)) {
+    if (!rule.rates) continue;
+    for (const auto& [name, r] : decision.next.rates) {
+      for (const auto& p : rule.patterns) {
+        if (counter_matches(p, name)) {
+          out[name] = r.rate;
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 Decision decide(const NetPolicy& policy, const Observation& obs, const WatchState& state) {
   Decision d;
   d.next = state;
@@ -120,11 +137,20 @@ Decision decide(const NetPolicy& policy, const Observation& obs, const WatchStat
   next.last_time = obs.time;
   next.last_values = obs.values;
 
+  auto resolved = [&](const std::vector<std::string>& patterns) {
+    std::vector<std::string> out;
+    for (const auto& p : patterns) {
+      if (auto r = resolve_counter_pattern(p, obs.default_route_interface)) out.push_back(std::move(*r));
+    }
+    return out;
+  };
+
   if (have_rates) {
     for (const auto& rule : policy.rates) {
-      const auto rate = summed_rate(next.rates, rule.counters);
+      const auto counters = resolved(rule.counters);
+      const auto rate = summed_rate(next.rates, counters);
       if (!rate) continue;
-      const std::string counter = join(rule.counters);
+      const std::string counter = join(counters);
       Baseline& base = next.baselines[rule.id];
       const Baseline before = base;
       bool fired = false;
@@ -152,15 +178,16 @@ Decision decide(const NetPolicy& policy, const Observation& obs, const WatchStat
       base.update(*rate, fired ? policy.baseline.out_of_band_alpha : policy.baseline.alpha);
     }
     for (const auto& rule : policy.ratios) {
-      const auto num = summed_rate(next.rates, rule.numerator);
-      const auto den = summed_rate(next.rates, rule.denominator);
+      const auto numerator = resolved(rule.numerator), denominator = resolved(rule.denominator);
+      const auto num = summed_rate(next.rates, numerator);
+      const auto den = summed_rate(next.rates, denominator);
       if (!num || !den || *den < rule.min_denominator_rate || *den <= 0) continue;
       const double ratio = *num / *den;
       const bool low = rule.min && ratio < *rule.min;
       const bool high = rule.max && ratio > *rule.max;
       if (low || high) {
         d.findings.push_back(
-            {rule.severity, rule.id, join(rule.numerator) + "/" + join(rule.denominator), ratio,
+            {rule.severity, rule.id, join(numerator) + "/" + join(denominator), ratio,
              fmt::format("ratio {} outside the expected band [{}, {}]: {}", fmt_num(ratio),
                          rule.min ? fmt_num(*rule.min) : "-", rule.max ? fmt_num(*rule.max) : "-",
                          rule.message)});
@@ -169,8 +196,11 @@ Decision decide(const NetPolicy& policy, const Observation& obs, const WatchStat
   }
 
   for (const auto& rule : policy.fills) {
-    auto v = obs.values.find(rule.value);
-    auto l = obs.values.find(rule.limit);
+    const auto value_name = resolve_counter_pattern(rule.value, obs.default_route_interface);
+    const auto limit_name = resolve_counter_pattern(rule.limit, obs.default_route_interface);
+    if (!value_name || !limit_name) continue;
+    auto v = obs.values.find(*value_name);
+    auto l = obs.values.find(*limit_name);
     if (v == obs.values.end() || l == obs.values.end() || l->second <= 0) continue;
     const double fill = static_cast<double>(v->second) / static_cast<double>(l->second);
     auto past = [&](const std::optional<double>& t) {
@@ -186,9 +216,9 @@ Decision decide(const NetPolicy& policy, const Observation& obs, const WatchStat
       threshold = rule.warn;
     }
     if (sev) {
-      d.findings.push_back({*sev, rule.id, rule.value + "/" + rule.limit, fill,
-                            fmt::format("{} / {} = {} / {} = {:.1f}% ({} at {:.0f}%): {}", rule.value,
-                                        rule.limit, v->second, l->second, fill * 100,
+      d.findings.push_back({*sev, rule.id, *value_name + "/" + *limit_name, fill,
+                            fmt::format("{} / {} = {} / {} = {:.1f}% ({} at {:.0f}%): {}", *value_name,
+                                        *limit_name, v->second, l->second, fill * 100,
                                         rule.below ? "at or below" : "at or above", *threshold * 100,
                                         rule.message)});
     }
@@ -196,17 +226,22 @@ Decision decide(const NetPolicy& policy, const Observation& obs, const WatchStat
 
   if (obs.conntrack_active) {
     const bool now = *obs.conntrack_active;
-    if (now && !policy.conntrack.allowed) {
+    if (!next.conntrack_at_start) next.conntrack_at_start = now;
+    const bool forbidden =
+        policy.conntrack.allowed == ConntrackAllowed::No ||
+        (policy.conntrack.allowed == ConntrackAllowed::IfPresentAtStart && !*next.conntrack_at_start);
+    if (now && forbidden) {
+      const std::string why = policy.conntrack.allowed == ConntrackAllowed::No
+                                  ? "on a host whose policy forbids it"
+                                  : "on a host that had none when watching started";
       if (state.conntrack_was_active && !*state.conntrack_was_active) {
         d.findings.push_back({Severity::Critical, "conntrack-appeared", "conntrack", 1,
-                              "connection tracking appeared on a host whose policy forbids it (" +
-                                  obs.conntrack_evidence +
+                              "connection tracking appeared " + why + " (" + obs.conntrack_evidence +
                                   "); `iptables -t nat -L` auto-loads nf_conntrack, whose small "
                                   "default table fills and drops packets"});
       } else {
         d.findings.push_back({Severity::Warning, "conntrack-present", "conntrack", 1,
-                              "connection tracking is active on a host whose policy forbids it (" +
-                                  obs.conntrack_evidence + ")"});
+                              "connection tracking is active " + why + " (" + obs.conntrack_evidence + ")"});
       }
     }
     next.conntrack_was_active = now;

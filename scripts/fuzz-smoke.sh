@@ -104,6 +104,6 @@ run_small() {  # run_small TARGET SELECTORS SEED_DIR...
     exit "$rc"
   fi
 }
-run_small procfs_fuzz 9 "$root/fixtures/procfs"
+run_small procfs_fuzz 10 "$root/fixtures/procfs"
 run_small text_fuzz 4 "$root/scripts/sql" "$root/tests/sql" "$root/fixtures/mariadb-10.11"
 echo "== fuzz-smoke: no crash"

@@ -192,6 +192,36 @@ TEST(NetstatExe, SnapshotRootAndBadRoot) {
   EXPECT_NE(r.err.find("/nonexistent-root/net/snmp"), std::string::npos) << r.err;
 }
 
+TEST(NetstatExe, ZeroRatesHiddenAfterTheFirstSampleUnlessAll) {
+  // A snapshot does not change between samples: every rate is 0. The first JSON line lists the
+  // watched counters that are not 0 (no rates yet); the second only rows a finding is about
+  // (conntrack-fill's gauges), not the watched TcpExtListenOverflows at rate 0; --all lists it.
+  Scratch dir;
+  const std::string root = BINWATCH_SOURCE_DIR "/fixtures/procfs/linux-5.4-focal-hand";
+  auto lines = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"netstat", "--proc-root", root, "--count", "2", "--interval", "100ms", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = finish(spawn(args, dir.path()), dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t nl; (nl = r.out.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(r.out.substr(start, nl - start));
+    return out;
+  };
+  const auto quiet = lines({});
+  ASSERT_EQ(quiet.size(), 2u);
+  EXPECT_NE(quiet[0].find("\"TcpExtListenOverflows\":{\"value\""), std::string::npos) << quiet[0];
+  EXPECT_EQ(quiet[1].find("\"TcpExtListenOverflows\""), std::string::npos) << quiet[1];
+  EXPECT_EQ(quiet[1].find("\"rate\":"), std::string::npos) << "no row at rate 0: " << quiet[1];
+  // The focal snapshot has no default route: the traffic rule is silent, not an error.
+  EXPECT_NE(quiet[1].find("\"default_route_interface\":null"), std::string::npos) << quiet[1];
+  EXPECT_EQ(quiet[1].find("default-route-out-over-in"), std::string::npos);
+  const auto all = lines({"--all"});
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_NE(all[1].find("\"TcpExtListenOverflows\":{\"value\""), std::string::npos) << all[1];
+  EXPECT_NE(all[1].find("\"rate\":0"), std::string::npos);
+}
+
 TEST(SysctlCheckExe, ExitCodes) {
   Scratch dir;
   RunResult r = finish(spawn({"sysctl-check", "--proc-root", BINWATCH_SOURCE_DIR "/fixtures/procfs/linux-3.13-trusty-hand"},

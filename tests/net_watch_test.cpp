@@ -23,6 +23,7 @@ struct Feed {
   NetPolicy policy = default_net_policy();
   WatchState state;
   double t = 0;
+  std::optional<std::string> route = "eth0";  // the default route's interface (/proc/net/route)
   std::vector<Finding> step(const procfs::CounterMap& values, std::optional<bool> conntrack = std::nullopt,
                             std::optional<std::vector<Listener>> listeners = std::nullopt) {
     Observation o;
@@ -30,6 +31,7 @@ struct Feed {
     o.values = values;
     o.conntrack_active = conntrack;
     o.conntrack_evidence = "test";
+    o.default_route_interface = route;
     o.listeners = std::move(listeners);
     auto d = decide(policy, o, state);
     state = d.next;
@@ -149,10 +151,72 @@ TEST(Rules, TrafficRatioBand) {
   Feed f;
   f.step({{"dev.eth0.tx_bytes", 0}, {"dev.eth0.rx_bytes", 0}});
   EXPECT_EQ(find(f.step({{"dev.eth0.tx_bytes", 4'400'000}, {"dev.eth0.rx_bytes", 1'000'000}}),
-                 "eth0-out-over-in"), nullptr);  // Boundary's normal 4.4x
+                 "default-route-out-over-in"), nullptr);  // Boundary's normal 4.4x
   auto leak = f.step({{"dev.eth0.tx_bytes", 4'400'000 + 30'000'000}, {"dev.eth0.rx_bytes", 2'000'000}});
-  ASSERT_NE(find(leak, "eth0-out-over-in"), nullptr);
-  EXPECT_DOUBLE_EQ(find(leak, "eth0-out-over-in")->value, 30);
+  ASSERT_NE(find(leak, "default-route-out-over-in"), nullptr);
+  EXPECT_DOUBLE_EQ(find(leak, "default-route-out-over-in")->value, 30);
+  EXPECT_EQ(find(leak, "default-route-out-over-in")->counter, "dev.eth0.tx_bytes/dev.eth0.rx_bytes");
+}
+
+TEST(Rules, TrafficRatioFollowsTheDefaultRoute) {
+  // eth0 is idle, the traffic leaves through ens5 where the default route points.
+  const procfs::CounterMap before = {{"dev.eth0.tx_bytes", 0}, {"dev.eth0.rx_bytes", 0},
+                                     {"dev.ens5.tx_bytes", 0}, {"dev.ens5.rx_bytes", 0}};
+  const procfs::CounterMap leak = {{"dev.eth0.tx_bytes", 1'000}, {"dev.eth0.rx_bytes", 1'000'000},
+                                   {"dev.ens5.tx_bytes", 50'000'000}, {"dev.ens5.rx_bytes", 1'000'000}};
+  Feed f;
+  f.route = "ens5";
+  f.step(before);
+  auto out = f.step(leak);
+  ASSERT_NE(find(out, "default-route-out-over-in"), nullptr);
+  EXPECT_EQ(find(out, "default-route-out-over-in")->counter, "dev.ens5.tx_bytes/dev.ens5.rx_bytes");
+  EXPECT_DOUBLE_EQ(find(out, "default-route-out-over-in")->value, 50);
+
+  // The same counters with the default route on eth0: 0.001 is under the band's 0.01.
+  Feed e;
+  e.step(before);
+  auto low = e.step(leak);
+  ASSERT_NE(find(low, "default-route-out-over-in"), nullptr);
+  EXPECT_EQ(find(low, "default-route-out-over-in")->counter, "dev.eth0.tx_bytes/dev.eth0.rx_bytes");
+
+  // No default route: the rule does nothing, whatever the interfaces do, and nothing else fires.
+  Feed none;
+  none.route = std::nullopt;
+  EXPECT_TRUE(none.step(before).empty());
+  EXPECT_TRUE(none.step(leak).empty());
+  // The route can change between samples (a failover): the rule follows it.
+  none.route = "ens5";
+  auto after = none.step({{"dev.eth0.tx_bytes", 2'000}, {"dev.eth0.rx_bytes", 2'000'000},
+                          {"dev.ens5.tx_bytes", 100'000'000}, {"dev.ens5.rx_bytes", 2'000'000}});
+  ASSERT_NE(find(after, "default-route-out-over-in"), nullptr);
+  EXPECT_DOUBLE_EQ(find(after, "default-route-out-over-in")->value, 50);
+}
+
+TEST(Policy, DefaultRoutePlaceholder) {
+  EXPECT_EQ(resolve_counter_pattern("dev.@default-route.tx_bytes", std::string("bond0")), "dev.bond0.tx_bytes");
+  EXPECT_EQ(resolve_counter_pattern("dev.@default-route.tx_bytes", std::nullopt), std::nullopt);
+  EXPECT_EQ(resolve_counter_pattern("TcpExtPAWSEstab", std::nullopt), "TcpExtPAWSEstab");
+  // A misspelt placeholder is an error, not a rule that silently matches nothing.
+  try {
+    (void)parse_net_policy("[[ratio]]\nid = \"r\"\nnumerator = [\"dev.@default_route.tx_bytes\"]\n"
+                           "denominator = [\"dev.eth0.rx_bytes\"]\nmax = 2\n",
+                           "t.toml");
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("dev.@default_route.tx_bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_net_policy("[[fill]]\nid = \"f\"\nvalue = \"@x\"\nlimit = \"y\"\nwarn = 1\n", "t.toml"),
+               std::runtime_error);
+  // The default policy's traffic rule names no interface.
+  const auto p = default_net_policy();
+  bool found = false;
+  for (const auto& r : p.ratios) {
+    if (r.id != "default-route-out-over-in") continue;
+    found = true;
+    EXPECT_EQ(r.numerator, std::vector<std::string>{"dev.@default-route.tx_bytes"});
+    EXPECT_EQ(r.denominator, std::vector<std::string>{"dev.@default-route.rx_bytes"});
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(Rules, ConntrackFillAndDrops) {
@@ -170,13 +234,9 @@ TEST(Rules, ConntrackFillAndDrops) {
   EXPECT_EQ(find(warn, "conntrack-fill")->severity, Severity::Warning);
 }
 
-TEST(Rules, ConntrackAppearedOnlyWhenForbidden) {
-  Feed allowed;
-  allowed.step({}, false);
-  EXPECT_TRUE(allowed.step({}, true).empty());
-
+TEST(Rules, ConntrackForbidden) {
   Feed f;
-  f.policy.conntrack.allowed = false;
+  f.policy.conntrack.allowed = ConntrackAllowed::No;
   EXPECT_TRUE(f.step({}, false).empty());
   EXPECT_TRUE(f.step({}, false).empty());
   auto out = f.step({}, true);
@@ -187,10 +247,68 @@ TEST(Rules, ConntrackAppearedOnlyWhenForbidden) {
   EXPECT_NE(find(still, "conntrack-present"), nullptr);
 
   Feed at_start;
-  at_start.policy.conntrack.allowed = false;
+  at_start.policy.conntrack.allowed = ConntrackAllowed::No;
   auto first = at_start.step({}, true);
   EXPECT_EQ(find(first, "conntrack-appeared"), nullptr);
-  EXPECT_NE(find(first, "conntrack-present"), nullptr);
+  ASSERT_NE(find(first, "conntrack-present"), nullptr);
+  EXPECT_NE(find(first, "conntrack-present")->message.find("forbids"), std::string::npos);
+}
+
+TEST(Rules, ConntrackAllowedNeverFires) {
+  Feed f;
+  f.policy.conntrack.allowed = ConntrackAllowed::Yes;
+  EXPECT_TRUE(f.step({}, false).empty());
+  EXPECT_TRUE(f.step({}, true).empty());
+  EXPECT_TRUE(f.step({}, true).empty());
+}
+
+TEST(Rules, ConntrackIfPresentAtStartIsTheDefault) {
+  EXPECT_EQ(default_net_policy().conntrack.allowed, ConntrackAllowed::IfPresentAtStart);
+
+  // A host without connection tracking when watching started: its appearance is critical once,
+  // then a warning while it stays; gone and back is a new appearance.
+  Feed f;
+  EXPECT_TRUE(f.step({}, false).empty());
+  EXPECT_TRUE(f.step({}, false).empty());
+  auto out = f.step({}, true);
+  ASSERT_NE(find(out, "conntrack-appeared"), nullptr);
+  EXPECT_EQ(find(out, "conntrack-appeared")->severity, Severity::Critical);
+  EXPECT_NE(find(out, "conntrack-appeared")->message.find("had none when watching started"), std::string::npos);
+  auto still = f.step({}, true);
+  EXPECT_EQ(find(still, "conntrack-appeared"), nullptr);
+  ASSERT_NE(find(still, "conntrack-present"), nullptr);
+  EXPECT_EQ(find(still, "conntrack-present")->severity, Severity::Warning);
+  EXPECT_TRUE(f.step({}, false).empty());  // unloaded again
+  EXPECT_NE(find(f.step({}, true), "conntrack-appeared"), nullptr);
+
+  // A host that had it at start (a router, a NAT box) is fine, even across a reload.
+  Feed router;
+  EXPECT_TRUE(router.step({}, true).empty());
+  EXPECT_TRUE(router.step({}, true).empty());
+  EXPECT_TRUE(router.step({}, false).empty());
+  EXPECT_TRUE(router.step({}, true).empty());
+
+  // Unknown samples do not count as "at start": the first known state does.
+  Feed unknown;
+  EXPECT_TRUE(unknown.step({}, std::nullopt).empty());
+  EXPECT_TRUE(unknown.step({}, false).empty());
+  EXPECT_TRUE(unknown.step({}, std::nullopt).empty());
+  EXPECT_NE(find(unknown.step({}, true), "conntrack-appeared"), nullptr);
+  Feed unknown_then_present;
+  EXPECT_TRUE(unknown_then_present.step({}, std::nullopt).empty());
+  EXPECT_TRUE(unknown_then_present.step({}, true).empty());
+}
+
+TEST(Policy, ConntrackAllowedValues) {
+  auto allowed = [](const std::string& v) {
+    return parse_net_policy("[conntrack]\nallowed = " + v + "\n", "t.toml").conntrack.allowed;
+  };
+  EXPECT_EQ(allowed("true"), ConntrackAllowed::Yes);
+  EXPECT_EQ(allowed("false"), ConntrackAllowed::No);
+  EXPECT_EQ(allowed("\"if-present-at-start\""), ConntrackAllowed::IfPresentAtStart);
+  EXPECT_EQ(parse_net_policy("", "t.toml").conntrack.allowed, ConntrackAllowed::IfPresentAtStart);
+  EXPECT_THROW(allowed("\"auto\""), std::runtime_error);
+  EXPECT_THROW(allowed("1"), std::runtime_error);
 }
 
 TEST(Rules, TimeWaitOrphansAndMemory) {
@@ -278,10 +396,21 @@ TEST(Policy, ErrorsAreNamed) {
 TEST(Snapshots, DecideOnTrustyConntrackFull) {
   const auto s = ProcfsReader(kFixtures / "linux-3.13-trusty-hand").read();
   Feed f;
-  f.policy.conntrack.allowed = false;
+  f.policy.conntrack.allowed = ConntrackAllowed::No;
   auto out = f.step(s.values, conntrack_active(s));
   EXPECT_EQ(find(out, "conntrack-fill")->severity, Severity::Critical);
   EXPECT_NE(find(out, "conntrack-present"), nullptr);
+}
+
+TEST(Snapshots, TrustyConntrackAtStartIsFineByDefault) {
+  // The 3.13 snapshot has nf_conntrack loaded from the first sample: with the default policy that
+  // is the host's normal state (its full table is still conntrack-fill).
+  const auto s = ProcfsReader(kFixtures / "linux-3.13-trusty-hand").read();
+  Feed f;
+  auto out = f.step(s.values, conntrack_active(s));
+  EXPECT_EQ(find(out, "conntrack-present"), nullptr);
+  EXPECT_EQ(find(out, "conntrack-appeared"), nullptr);
+  EXPECT_NE(find(out, "conntrack-fill"), nullptr);
 }
 
 TEST(SysctlCheck, TrustyFlagsRecycleConntrackAndAbsentRatelimit) {
@@ -333,6 +462,101 @@ TEST(NetstatView, WatchedFirstZerosHiddenOutOfBandMarked) {
   const std::string json = render_netstat_json(rows, o, d, {});
   EXPECT_NE(json.find("\"listen-overflows\""), std::string::npos);
   EXPECT_EQ(json.find('\n'), std::string::npos);
+}
+
+TEST(NetstatView, WatchedCountersAtRateZeroAreHiddenUnlessAllOrOutOfBand) {
+  Feed f;
+  const procfs::CounterMap first = {{"TcpExtListenOverflows", 50}, {"TcpExtPAWSEstab", 1000},
+                                    {"TcpExtTW", 3},               {"sockstat.TCP.tw", 40},
+                                    {"dev.eth0.tx_bytes", 5000},   {"dev.eth0.rx_bytes", 9000}};
+  Observation o1;
+  o1.time = f.t;
+  o1.values = first;
+  o1.default_route_interface = "eth0";
+  auto d1 = decide(f.policy, o1, f.state);
+  // First sample: no rates yet. Watched counters that are not 0 are shown (their rate is unknown,
+  // not 0), unwatched ones are not; the watched gauge sockstat.TCP.tw is shown.
+  std::set<std::string> names1;
+  for (const auto& r : netstat_rows(f.policy, o1, d1, false)) {
+    names1.insert(r.name);
+    EXPECT_FALSE(r.rate.has_value());
+  }
+  EXPECT_EQ(names1, (std::set<std::string>{"TcpExtListenOverflows", "TcpExtPAWSEstab", "sockstat.TCP.tw",
+                                           "dev.eth0.tx_bytes", "dev.eth0.rx_bytes"}));
+
+  // Second sample: nothing moved except the bytes received on eth0, the default route. The traffic
+  // ratio (0 out over 1 MB/s in) is under its band: both its counters are out of band, and the
+  // one at rate 0 is shown because of that. ListenOverflows and PAWSEstab (rate 0, value not 0)
+  // are hidden, as is the unwatched TcpExtTW.
+  Observation o2 = o1;
+  o2.time = f.t + 1;
+  o2.values["dev.eth0.rx_bytes"] += 1'000'000;
+  auto d2 = decide(f.policy, o2, d1.next);
+  ASSERT_NE(find(d2.findings, "default-route-out-over-in"), nullptr);
+  const auto rows = netstat_rows(f.policy, o2, d2, false);
+  std::vector<std::string> names2;
+  for (const auto& r : rows) names2.push_back(r.name);
+  // Policy order: rate rules, ratio rules, fill rules.
+  EXPECT_EQ(names2, (std::vector<std::string>{"dev.eth0.tx_bytes", "dev.eth0.rx_bytes", "sockstat.TCP.tw"}));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(rows[0].out_of_band);
+  ASSERT_TRUE(rows[0].rate.has_value());
+  EXPECT_EQ(rows[0].rate->delta, 0);
+  EXPECT_TRUE(rows[1].out_of_band);
+  EXPECT_DOUBLE_EQ(rows[1].rate->rate, 1'000'000);
+  EXPECT_FALSE(rows[2].out_of_band);
+
+  // --all shows everything, watched first.
+  const auto all = netstat_rows(f.policy, o2, d2, true);
+  EXPECT_EQ(all.size(), first.size());
+  EXPECT_EQ(all.back().name, "TcpExtTW");
+  EXPECT_FALSE(all.back().watched);
+
+  // The JSON line carries exactly the table's rows.
+  ViewInfo info;
+  info.sample = 2;
+  const std::string json = render_netstat_json(rows, o2, d2, info);
+  EXPECT_NE(json.find("\"dev.eth0.tx_bytes\""), std::string::npos);
+  EXPECT_NE(json.find("\"default_route_interface\":\"eth0\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"TcpExtListenOverflows\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"TcpExtPAWSEstab\""), std::string::npos);
+  EXPECT_EQ(json.find("\"TcpExtTW\""), std::string::npos);
+  const std::string table = render_netstat_table(rows, o2, d2, info);
+  EXPECT_NE(table.find("dev.eth0.tx_bytes"), std::string::npos);
+  EXPECT_NE(table.find("default route eth0"), std::string::npos);
+  EXPECT_EQ(table.find("TcpExtListenOverflows"), std::string::npos) << table;
+
+  // A counter that moves again is back.
+  Observation o3 = o2;
+  o3.time = f.t + 2;
+  o3.values["TcpExtListenOverflows"] += 4;
+  o3.values["dev.eth0.tx_bytes"] += 1'000'000;
+  o3.values["dev.eth0.rx_bytes"] += 1'000'000;
+  auto d3 = decide(f.policy, o3, d2.next);
+  std::vector<std::string> names3;
+  for (const auto& r : netstat_rows(f.policy, o3, d3, false)) names3.push_back(r.name);
+  EXPECT_EQ(names3, (std::vector<std::string>{"TcpExtListenOverflows", "dev.eth0.tx_bytes", "dev.eth0.rx_bytes",
+                                              "sockstat.TCP.tw"}));
+}
+
+TEST(WatchedRates, OnlyCountersOfRateAndRatioRules) {
+  Feed f;
+  f.step({{"TcpExtListenOverflows", 10}, {"TcpExtTCPACKSkippedPAWS", 0}, {"TcpInSegs", 0},
+          {"dev.eth0.tx_bytes", 0}, {"dev.eth1.tx_bytes", 0}, {"sockstat.TCP.tw", 5}});
+  Observation o;
+  o.time = f.t + 1;  // two seconds after the first sample
+  o.values = {{"TcpExtListenOverflows", 30}, {"TcpExtTCPACKSkippedPAWS", 8}, {"TcpInSegs", 400},
+              {"dev.eth0.tx_bytes", 2000}, {"dev.eth1.tx_bytes", 4000}, {"sockstat.TCP.tw", 9}};
+  o.default_route_interface = "eth0";
+  const auto d = decide(f.policy, o, f.state);
+  const auto rates = watched_rates(f.policy, o, d);
+  // Watched: ListenOverflows (a rate rule), TCPACKSkipped* (a '*' pattern), the default route's
+  // tx_bytes (a ratio rule). Not: TcpInSegs and eth1 (no rule), the gauge sockstat.TCP.tw.
+  EXPECT_EQ(rates, (std::map<std::string, double, std::less<>>{
+                       {"TcpExtListenOverflows", 10}, {"TcpExtTCPACKSkippedPAWS", 4}, {"dev.eth0.tx_bytes", 1000}}));
+  // First sample: no rates at all.
+  Observation first = o;
+  EXPECT_TRUE(watched_rates(f.policy, first, decide(f.policy, first, {})).empty());
 }
 
 TEST(NetstatView, Intervals) {

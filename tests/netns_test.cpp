@@ -152,8 +152,10 @@ TEST_F(Netns, ConntrackAppearsWhenARuleNeedsIt) {
   if (::access("/proc/sys/net/netfilter/nf_conntrack_count", R_OK) != 0) {
     GTEST_SKIP() << "no nf_conntrack in this kernel (and modprobe is not attempted)";
   }
-  NetPolicy policy = default_net_policy();
-  policy.conntrack.allowed = false;
+  // The default policy (allowed = "if-present-at-start"): no tracking at the first sample, so its
+  // appearance later is the critical finding without any per-host setting.
+  const NetPolicy policy = default_net_policy();
+  ASSERT_EQ(policy.conntrack.allowed, ConntrackAllowed::IfPresentAtStart);
   SamplerOptions options;
   options.listeners = false;
   auto s1 = take_sample(options, 0.0);

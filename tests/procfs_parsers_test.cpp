@@ -2,13 +2,16 @@
 // two hand-edited kernels; see fixtures/procfs/README.md): missing and extra fields, located
 // errors, and the reader that flattens a procfs root.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "binwatch/net/procfs_reader.h"
 #include "binwatch/procfs/counters.h"
 #include "binwatch/procfs/modules.h"
+#include "binwatch/procfs/route.h"
 
 namespace binwatch::procfs {
 namespace {
@@ -154,6 +157,83 @@ TEST(Gauges, Classification) {
   EXPECT_FALSE(is_gauge("vmstat.pswpin"));
   EXPECT_FALSE(is_gauge("TcpExtPAWSEstab"));
   EXPECT_FALSE(is_gauge("conntrack.stat.drop"));
+}
+
+TEST(Route, CapturedTableHasTheDefaultRoute) {
+  // Real bytes of this VM's /proc/net/route: tab-separated, padded with spaces to 127 characters.
+  const auto r = parse_route(slurp(kVm / "net/route"));
+  ASSERT_TRUE(r.ok()) << to_string(r.error());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].interface, "eth0");
+  EXPECT_EQ((*r)[0].destination, 0u);
+  EXPECT_EQ((*r)[0].mask, 0u);
+  EXPECT_EQ((*r)[0].flags, 0x3u);  // RTF_UP | RTF_GATEWAY
+  EXPECT_EQ((*r)[0].gateway, 0x010200C0u);  // 192.0.2.1, printed as a raw big-endian word
+  EXPECT_EQ((*r)[1].mask, 0x00FFFFFFu);
+  EXPECT_EQ(default_route_interface(*r), "eth0");
+}
+
+TEST(Route, LowestMetricWinsAndOnlyUsableRoutesCount) {
+  const std::string head = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+  auto pick = [&](const std::string& body) {
+    auto r = parse_route(head + body);
+    EXPECT_TRUE(r.ok()) << to_string(r.error());
+    return r.ok() ? default_route_interface(*r) : std::nullopt;
+  };
+  EXPECT_EQ(pick("wg0\t00000000\t00000000\t0001\t0\t0\t300\t00000000\t0\t0\t0\n"
+                 "ens5\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+                 "eth9\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"),
+            "ens5");  // lowest metric; the first listed among equals
+  // Not up, a reject route, and a default *destination* with a non-zero mask are not defaults.
+  EXPECT_EQ(pick("eth0\t00000000\t0101A8C0\t0002\t0\t0\t0\t00000000\t0\t0\t0\n"
+                 "*\t00000000\t00000000\t0201\t0\t0\t0\t00000000\t0\t0\t0\n"
+                 "eth1\t00000000\t00000000\t0001\t0\t0\t0\t000000FF\t0\t0\t0\n"),
+            std::nullopt);
+  EXPECT_EQ(pick(""), std::nullopt);  // a namespace without IPv4 routes: the header alone
+  EXPECT_TRUE(parse_route("").ok());
+}
+
+TEST(Route, ErrorsAreLocated) {
+  const std::string head = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+  auto bad = parse_route(head + "eth0\t0000000G\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().line, 2u);
+  EXPECT_EQ(bad.error().column, 6u);
+  EXPECT_NE(bad.error().detail.find("Destination"), std::string::npos);
+  auto short_line = parse_route(head + "eth0\t00000000\t00000000\n");
+  ASSERT_FALSE(short_line.ok());
+  EXPECT_EQ(short_line.error().line, 2u);
+  auto no_mask = parse_route("Iface\tDestination\tFlags\tMetric\neth0\t00000000\t0001\t0\n");
+  ASSERT_FALSE(no_mask.ok());
+  EXPECT_NE(no_mask.error().detail.find("Mask"), std::string::npos);
+  auto metric = parse_route(head + "eth0\t00000000\t00000000\t0001\t0\t0\tx\t00000000\t0\t0\t0\n");
+  ASSERT_FALSE(metric.ok());
+  EXPECT_NE(metric.error().detail.find("Metric"), std::string::npos);
+}
+
+TEST(Snapshots, DefaultRouteInterface) {
+  EXPECT_EQ(net::ProcfsReader(kVm).read().default_route_interface, "eth0");
+  // Backup uplink eth1 (metric 200) listed before eth0 (metric 100).
+  const auto trusty = net::ProcfsReader(kTrusty).read();
+  EXPECT_EQ(trusty.routes.size(), 4u);
+  EXPECT_EQ(trusty.default_route_interface, "eth0");
+  // A subnet route only: no default route, and that is not an error.
+  const auto focal = net::ProcfsReader(kFocal).read();
+  EXPECT_EQ(focal.routes.size(), 1u);
+  EXPECT_EQ(focal.default_route_interface, std::nullopt);
+}
+
+TEST(Reader, RouteFileIsOptional) {
+  // A root without net/route (an older snapshot) reads; the file is listed as missing.
+  const fs::path root = fs::temp_directory_path() / ("binwatch-route-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "net");
+  fs::copy_file(kVm / "net/snmp", root / "net/snmp");
+  fs::copy_file(kVm / "net/netstat", root / "net/netstat");
+  const auto s = net::ProcfsReader(root).read();
+  EXPECT_EQ(s.default_route_interface, std::nullopt);
+  EXPECT_NE(std::find(s.missing.begin(), s.missing.end(), "net/route"), s.missing.end());
+  fs::remove_all(root);
 }
 
 // Every snapshot parses; fields a kernel did not have are simply absent.

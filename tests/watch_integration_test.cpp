@@ -979,6 +979,22 @@ TEST_F(WatchIntegration, NetFindingsReachMetricsStatusAndAlerts) {
   EXPECT_NE(metrics.find("binwatch_net_finding_severity{net_rule=\"" + conntrack_rule + "\""), std::string::npos);
   EXPECT_NE(metrics.find("binwatch_net_up 1"), std::string::npos);
   EXPECT_NE(metrics.find("binwatch_net_value{name=\"conntrack.count\"} 65536"), std::string::npos);
+  // Rates from the second sample on, for watched counters only: the snapshot does not change, so
+  // a watched counter's rate is exactly 0 (tests/watch_test.cpp checks non-zero rates).
+  std::string with_rates;
+  EXPECT_TRUE(wait_for([&] {
+    with_rates = http.get("/metrics").value_or("");
+    return with_rates.find("binwatch_net_rate{name=\"TcpExtListenOverflows\"} 0\n") != std::string::npos;
+  }, 10000)) << with_rates;
+  EXPECT_NE(with_rates.find("binwatch_net_rate{name=\"dev.eth0.tx_bytes\"} 0\n"), std::string::npos);
+  EXPECT_EQ(with_rates.find("binwatch_net_rate{name=\"TcpInSegs\"}"), std::string::npos);
+  if (fs::exists("/usr/bin/promtool")) {
+    const fs::path scrape_file = scratch.path() / "scrape.txt";
+    std::ofstream(scrape_file) << with_rates;
+    const int rc = std::system(("/usr/bin/promtool check metrics < " + scrape_file.string() + " > " +
+                                (scratch.path() / "promtool.out").string() + " 2>&1").c_str());
+    EXPECT_EQ(rc, 0) << binwatch::test::slurp_file(scratch.path() / "promtool.out");
+  }
   EXPECT_TRUE(wait_for([&] {
     auto a = http.get("/api/v1/alerts");
     if (!a) return false;

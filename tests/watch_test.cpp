@@ -2,21 +2,29 @@
 // Prometheus text, checkpoints, and the follower on committed fixtures that "grow" under it.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "binwatch/binlog_scanner.h"
+#include "binwatch/net/listen_queues.h"
 #include "binwatch/watch/alert_engine.h"
 #include "binwatch/watch/binlog_feed.h"
 #include "binwatch/watch/checkpoint.h"
 #include "binwatch/watch/follower.h"
 #include "binwatch/watch/metrics_writer.h"
+#include "binwatch/watch/net_monitor.h"
 #include "binwatch/watch/projection.h"
 #include "binwatch/watch/rate_tracker.h"
 #include "binwatch/watch/watch_config.h"
@@ -535,4 +543,130 @@ TEST(WatchConfig, AlertsSectionAndReceivers) {
   EXPECT_NE(error_of("[source]\nbinlog_dir = \"/x\"\n[[alerts.receiver]]\nname = \"a\"\ntype = \"carrier-pigeon\"\n")
                 .find("binwatch.toml:5: alerts.receiver[0].type"),
             std::string::npos);
+}
+
+namespace {
+
+// Adds `by` to one field of a "Prefix: Name ..." / "Prefix: value ..." pair of lines
+// (/proc/net/netstat, /proc/net/snmp), keeping everything else as it was.
+std::string bump_pair_field(const std::string& text, const std::string& prefix, const std::string& field, int64_t by) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  auto words = [](const std::string& line) {
+    std::vector<std::string> w;
+    std::istringstream ws(line);
+    for (std::string x; ws >> x;) w.push_back(x);
+    return w;
+  };
+  bool done = false;
+  for (size_t i = 0; i + 1 < lines.size() && !done; ++i) {
+    if (!lines[i].starts_with(prefix + ":") || !lines[i + 1].starts_with(prefix + ":")) continue;
+    const auto names = words(lines[i]);
+    auto values = words(lines[i + 1]);
+    for (size_t k = 1; k < names.size() && k < values.size(); ++k) {
+      if (names[k] != field) continue;
+      values[k] = std::to_string(std::stoll(values[k]) + by);
+      std::string joined;
+      for (const auto& v : values) joined += (joined.empty() ? "" : " ") + v;
+      lines[i + 1] = joined;
+      done = true;
+    }
+  }
+  EXPECT_TRUE(done) << prefix << " " << field;
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+}  // namespace
+
+// binwatch_net_rate in the daemon's exposition: per second between the last two samples (the
+// monitor takes the time from its caller: a fake clock here), only for counters the policy's rate
+// and ratio rules read, "@default-route" resolved from the snapshot's net/route.
+TEST(NetMonitor, ExportsRatesOfWatchedCountersOnly) {
+  const fs::path root = fs::temp_directory_path() / ("binwatch-netmon-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::copy(fs::path(BINWATCH_SOURCE_DIR) / "fixtures/procfs/linux-3.13-trusty-hand", root, fs::copy_options::recursive);
+  NetSettings settings;
+  settings.proc_root = root.string();
+  NetMonitor monitor(settings);
+  monitor.sample(100.0);
+  {
+    MetricsWriter w;
+    monitor.write_metrics(w);
+    EXPECT_NE(w.text().find("# TYPE binwatch_net_rate gauge\n"), std::string::npos);
+    EXPECT_EQ(w.text().find("binwatch_net_rate{"), std::string::npos) << "a rate needs two samples";
+  }
+  const fs::path netstat = root / "net/netstat";
+  std::string text;
+  {
+    std::ifstream in(netstat);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(netstat, std::ios::trunc) << bump_pair_field(text, "TcpExt", "ListenOverflows", 50);
+  monitor.sample(102.0);
+  MetricsWriter w;
+  monitor.write_metrics(w);
+  const std::string& m = w.text();
+  EXPECT_NE(m.find("binwatch_net_rate{name=\"TcpExtListenOverflows\"} 25\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_net_finding_severity{net_rule=\"listen-overflows\",counter=\"TcpExtListenOverflows\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("binwatch_net_rate{name=\"TcpExtPAWSEstab\"} 0\n"), std::string::npos);
+  // The snapshot's default route is eth0 (metric 100; eth1's backup route has 200).
+  EXPECT_NE(m.find("binwatch_net_rate{name=\"dev.eth0.tx_bytes\"} 0\n"), std::string::npos);
+  EXPECT_NE(m.find("binwatch_net_rate{name=\"dev.eth0.rx_bytes\"} 0\n"), std::string::npos);
+  // Unwatched counters and gauges have a value series but no rate series.
+  EXPECT_NE(m.find("binwatch_net_value{name=\"TcpInSegs\"}"), std::string::npos);
+  EXPECT_EQ(m.find("binwatch_net_rate{name=\"TcpInSegs\"}"), std::string::npos);
+  EXPECT_EQ(m.find("binwatch_net_rate{name=\"dev.lo."), std::string::npos);
+  EXPECT_EQ(m.find("binwatch_net_rate{name=\"sockstat."), std::string::npos);
+  size_t rate_series = 0;
+  for (size_t at = 0; (at = m.find("\nbinwatch_net_rate{", at)) != std::string::npos; ++at) ++rate_series;
+  EXPECT_GE(rate_series, 8u);
+  EXPECT_LE(rate_series, 30u) << "bounded by the policy, not by the host";
+  if (fs::exists("/usr/bin/promtool")) {
+    std::ofstream(root / "scrape.txt") << m;
+    const int rc = std::system(("/usr/bin/promtool check metrics < " + (root / "scrape.txt").string() + " > " +
+                                (root / "promtool.out").string() + " 2>&1").c_str());
+    std::ifstream out(root / "promtool.out");
+    EXPECT_EQ(rc, 0) << std::string(std::istreambuf_iterator<char>(out), std::istreambuf_iterator<char>());
+  }
+  fs::remove_all(root);
+}
+
+// On the live /proc the monitor samples listeners; decide() already turns them into findings, and
+// each finding must appear once (it used to be appended a second time: duplicate series).
+TEST(NetMonitor, ListenerFindingsAppearOnce) {
+  int64_t somaxconn = 0;
+  std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+  if (somaxconn <= 511) GTEST_SKIP() << "somaxconn " << somaxconn << ": 511 is not below it here";
+  try {
+    (void)net::read_listeners();
+  } catch (const net::SockDiagError& e) {
+    GTEST_SKIP() << "sock_diag unavailable: " << e.what();
+  }
+  const int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(l, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(l, 511), 0);  // nginx's silent default, below this VM's somaxconn
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string counter = "listen.127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  NetMonitor monitor(NetSettings{});  // proc_root /proc: listeners over sock_diag
+  monitor.sample(1.0);
+  const auto status = monitor.status();
+  ::close(l);
+  ASSERT_EQ(status["error"].get<std::string>(), "");
+  int seen = 0;
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const auto& f : status["findings"]) {
+    EXPECT_TRUE(keys.insert({f["rule"].get<std::string>(), f["counter"].get<std::string>()}).second)
+        << "duplicate finding " << f.dump();
+    if (f["counter"] == counter && f["rule"] == "listen-backlog-default") ++seen;
+  }
+  EXPECT_EQ(seen, 1) << status.dump();
 }

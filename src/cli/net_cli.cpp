@@ -215,11 +215,16 @@ Subcommand add_netstat_command(CLI::App& app) {
       "dev, conntrack, meminfo, vmstat) with rates per second, the rules of policies/net.toml "
       "(PAWS/ACK storms, listen overflows, retransmits, conntrack, TIME_WAIT, swap) and, for the "
       "live /proc, per-listener accept queues. Watched counters first, out-of-band ones "
-      "highlighted, zeros hidden unless --all. JSON lines when stdout is not a terminal or with "
-      "--json. Exit 0 ok; 2 bad arguments or unreadable proc root (the message names the file).");
+      "highlighted. Without --all only what is happening is listed: counters that moved since the "
+      "previous sample (a watched counter at rate 0 is hidden too), rows a finding is about, and "
+      "watched gauges (on the first sample also watched counters) that are not 0; idle listeners "
+      "are hidden. JSON lines (the same rows, plus all findings and listeners) when stdout is not "
+      "a terminal or with --json. The traffic-ratio rule follows the default route's interface "
+      "(net/route). Exit 0 ok; 2 bad arguments or unreadable proc root (the message names the "
+      "file).");
   sub->add_option("--interval", args->interval, "Time between samples (1s, 500ms, 2)")->capture_default_str();
   sub->add_flag("--json", args->json, "One JSON object per sample, one per line");
-  sub->add_flag("--all", args->all, "Show counters that are zero or not moving, and idle listeners");
+  sub->add_flag("--all", args->all, "List every counter and gauge (unmoving and unwatched ones too) and idle listeners");
   sub->add_option("--proc-root", args->proc_root,
                   "procfs root: /proc, /proc/PID (PID's network namespace), or a snapshot folder")
       ->capture_default_str();

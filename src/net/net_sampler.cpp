@@ -15,6 +15,7 @@ Sample take_sample(const SamplerOptions& options, double now) {
   s.snapshot = ProcfsReader(options.proc_root).read();
   s.observation.time = now;
   s.observation.values = s.snapshot.values;
+  s.observation.default_route_interface = s.snapshot.default_route_interface;
   std::string why;
   const bool active = conntrack_active(s.snapshot, &why);
   s.observation.conntrack_active = active;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -11,29 +12,10 @@
 
 namespace binwatch::net {
 
-namespace {
-
-// Patterns a policy watches, in policy order, and per rule id.
-std::vector<std::pair<std::string, std::vector<std::string>>> watched_patterns(const NetPolicy& p) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  for (const auto& r : p.rates) out.emplace_back(r.id, r.counters);
-  for (const auto& r : p.ratios) {
-    auto v = r.numerator;
-    v.insert(v.end(), r.denominator.begin(), r.denominator.end());
-    out.emplace_back(r.id, v);
-  }
-  for (const auto& r : p.fills) out.emplace_back(r.id, std::vector<std::string>{r.value, r.limit});
-  return out;
-}
-
-}  // namespace
-
 std::vector<NetstatRow> netstat_rows(const NetPolicy& policy, const Observation& obs,
                                      const Decision& decision, bool all) {
-  std::set<std::string> fired;
+  std::set<std::string, std::less<>> fired;
   for (const auto& f : decision.findings) fired.insert(f.rule_id);
-  std::vector<NetstatRow> watched, others;
-  std::set<std::string, std::less<>> taken;
   auto make = [&](const std::string& name, int64_t value) {
     NetstatRow row;
     row.name = name;
@@ -42,42 +24,47 @@ std::vector<NetstatRow> netstat_rows(const NetPolicy& policy, const Observation&
     if (auto it = decision.next.rates.find(name); it != decision.next.rates.end()) row.rate = it->second;
     return row;
   };
-  for (const auto& [id, patterns] : watched_patterns(policy)) {
-    for (const auto& pattern : patterns) {
+  // Watched counters in policy order; a counter named by several rules is out of band when any
+  // of them fired.
+  std::vector<NetstatRow> watched;
+  std::map<std::string, size_t, std::less<>> index;
+  for (const auto& rule : watched_patterns(policy, obs.default_route_interface)) {
+    for (const auto& pattern : rule.patterns) {
       for (const auto& [name, value] : obs.values) {
         if (!counter_matches(pattern, name)) continue;
-        if (taken.contains(name)) {
-          if (fired.contains(id)) {
-            for (auto& w : watched) {
-              if (w.name == name) w.out_of_band = true;
-            }
-          }
-          continue;
+        auto [it, fresh] = index.emplace(name, watched.size());
+        if (fresh) {
+          watched.push_back(make(name, value));
+          watched.back().watched = true;
         }
-        NetstatRow row = make(name, value);
-        row.watched = true;
-        row.out_of_band = fired.contains(id);
-        const bool zero = value == 0 && (!row.rate || row.rate->delta == 0);
-        if (zero && !all && !row.out_of_band) continue;
-        taken.insert(name);
-        watched.push_back(std::move(row));
+        if (fired.contains(rule.rule_id)) watched[it->second].out_of_band = true;
       }
     }
   }
+  // Shown: everything with --all; otherwise a row a finding is about, a counter that moved since
+  // the previous sample, and a watched counter or gauge that is not 0 but has no rate (a gauge, or
+  // a counter's first sample: its rate is unknown, not 0). A watched counter whose rate is 0 is
+  // hidden like any other: a top-like view shows what is happening now.
+  auto shown = [&](const NetstatRow& r) {
+    if (all || r.out_of_band) return true;
+    if (r.rate) return r.rate->delta != 0;
+    return r.watched && r.value != 0;
+  };
+  std::vector<NetstatRow> rows, others;
+  for (auto& r : watched) {
+    if (shown(r)) rows.push_back(std::move(r));
+  }
   for (const auto& [name, value] : obs.values) {
-    if (taken.contains(name) || name.starts_with("listen.")) continue;
+    if (index.contains(name) || name.starts_with("listen.")) continue;
     NetstatRow row = make(name, value);
-    const bool moving = row.rate && row.rate->delta != 0;
-    if (!all && !moving) continue;
-    others.push_back(std::move(row));
+    if (shown(row)) others.push_back(std::move(row));
   }
   std::stable_sort(others.begin(), others.end(), [](const NetstatRow& a, const NetstatRow& b) {
     const double ra = a.rate ? a.rate->rate : 0, rb = b.rate ? b.rate->rate : 0;
     return ra > rb;
   });
-  watched.insert(watched.end(), std::make_move_iterator(others.begin()),
-                 std::make_move_iterator(others.end()));
-  return watched;
+  rows.insert(rows.end(), std::make_move_iterator(others.begin()), std::make_move_iterator(others.end()));
+  return rows;
 }
 
 std::string render_netstat_table(const std::vector<NetstatRow>& rows, const Observation& obs,
@@ -85,8 +72,9 @@ std::string render_netstat_table(const std::vector<NetstatRow>& rows, const Obse
   const char* hi = info.color ? "\x1b[1;31m" : "";
   const char* warn = info.color ? "\x1b[33m" : "";
   const char* off = info.color ? "\x1b[0m" : "";
-  std::string s = fmt::format("binwatch netstat  root {}  interval {}s  sample {}{}\n", info.proc_root,
-                              format_rate(info.interval), info.sample,
+  std::string s = fmt::format("binwatch netstat  root {}  interval {}s  sample {}  default route {}{}\n",
+                              info.proc_root, format_rate(info.interval), info.sample,
+                              obs.default_route_interface.value_or("none"),
                               info.sample == 1 ? "  (rates from the next sample on)" : "");
   if (decision.findings.empty()) {
     s += "findings: none\n";
@@ -135,6 +123,8 @@ std::string render_netstat_json(const std::vector<NetstatRow>& rows, const Obser
   j["time"] = obs.time;
   j["interval"] = info.interval;
   j["proc_root"] = info.proc_root;
+  j["default_route_interface"] =
+      obs.default_route_interface ? nlohmann::ordered_json(*obs.default_route_interface) : nlohmann::ordered_json();
   auto& counters = j["counters"] = nlohmann::ordered_json::object();
   for (const auto& r : rows) {
     nlohmann::ordered_json c;

@@ -91,6 +91,10 @@ ProcSnapshot ProcfsReader::read() const {
   if (auto t = optional("vmstat")) {
     merge(s.values, checked(procfs::parse_name_value_lines(*t, "vmstat."), m_root / "vmstat"));
   }
+  if (auto t = optional("net/route")) {
+    s.routes = checked(procfs::parse_route(*t), m_root / "net/route");
+    s.default_route_interface = procfs::default_route_interface(s.routes);
+  }
   if (auto t = read_text(m_root / "modules")) {
     s.modules_file = true;
     s.modules = checked(procfs::parse_modules(*t), m_root / "modules");

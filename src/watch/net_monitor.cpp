@@ -29,19 +29,15 @@ void NetMonitor::sample(double now) {
   o.listeners = m_settings.proc_root == "/proc";  // sock_diag sees this namespace only
   try {
     auto s = net::take_sample(o, now);
+    // decide() includes the listener findings (check_listeners) when listeners were sampled.
     auto d = net::decide(m_policy, s.observation, m_state);
-    if (s.observation.listeners) {
-      std::optional<int64_t> somaxconn;
-      if (auto it = s.observation.values.find("sysctl.net.core.somaxconn"); it != s.observation.values.end())
-        somaxconn = it->second;
-      for (auto& f : net::check_listeners(m_policy.listen, *s.observation.listeners, somaxconn))
-        d.findings.push_back(std::move(f));
-    }
+    auto rates = net::watched_rates(m_policy, s.observation, d);
     m_state = std::move(d.next);
     std::lock_guard lock(m_mutex);
     if (!m_error.empty()) spdlog::info("net: sampling {} works again", m_settings.proc_root);
     m_findings = std::move(d.findings);
     m_values = std::move(s.observation.values);
+    m_rates = std::move(rates);
     m_error.clear();
     ++m_samples;
   } catch (const std::exception& e) {
@@ -61,6 +57,10 @@ void NetMonitor::write_metrics(MetricsWriter& w) const {
     w.sample("binwatch_net_finding_severity", {{"net_rule", f.rule_id}, {"counter", f.counter}}, level(f.severity));
   w.family("binwatch_net_value", "gauge", "Kernel network and host counters and gauges as last sampled");
   for (const auto& [name, value] : m_values) w.sample("binwatch_net_value", {{"name", name}}, static_cast<double>(value));
+  w.family("binwatch_net_rate", "gauge",
+           "Per-second rate between the last two samples of each counter the net policy's rate and ratio "
+           "rules read (nstat semantics: a reset counts its new value)");
+  for (const auto& [name, rate] : m_rates) w.sample("binwatch_net_rate", {{"name", name}}, rate);
 }
 
 nlohmann::json NetMonitor::status() const {

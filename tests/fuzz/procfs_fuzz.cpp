@@ -7,12 +7,13 @@
 #include "binwatch/procfs/counters.h"
 #include "binwatch/procfs/inet_diag.h"
 #include "binwatch/procfs/modules.h"
+#include "binwatch/procfs/route.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   using namespace binwatch::procfs;
-  switch (data[0] % 9) {
+  switch (data[0] % 10) {
     case 0: (void)parse_snmp_pairs(text); break;
     case 1: (void)parse_name_value_lines(text, "vmstat."); break;
     case 2: (void)parse_meminfo(text); break;
@@ -22,6 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 6: (void)parse_modules(text); break;
     case 7: (void)parse_single_integer(text); (void)normalize_sysctl_text(text); break;
     case 8: (void)parse_inet_diag(binwatch::as_bytes(text)); break;
+    case 9: {
+      auto r = parse_route(text);
+      if (r.ok()) (void)default_route_interface(*r);
+      break;
+    }
   }
   return 0;
 }

@@ -59,8 +59,18 @@ struct ListenPolicy {
   std::vector<long> silent_defaults = {511};  // nginx, redis tcp-backlog
 };
 
+// When is connection tracking on this host a finding? `iptables -t nat -L` (or any NAT or
+// stateful rule) loads nf_conntrack silently, and its default table is small for a busy host.
+enum class ConntrackAllowed {
+  Yes,               // true: never (the host routes, NATs or firewalls statefully)
+  No,                // false: always (conntrack-present; conntrack-appeared on the transition)
+  IfPresentAtStart,  // "if-present-at-start": a host that had it when watching started keeps it;
+                     // on one that had none, its appearance is conntrack-appeared, then -present
+};
+inline constexpr std::string_view kConntrackIfPresentAtStart = "if-present-at-start";
+
 struct ConntrackPolicy {
-  bool allowed = true;  // false: connection tracking must never be active on this host
+  ConntrackAllowed allowed = ConntrackAllowed::IfPresentAtStart;
 };
 
 struct NetPolicy {
@@ -81,5 +91,25 @@ NetPolicy default_net_policy();
 
 // Does `pattern` (exact, or prefix ending in '*') match `name`?
 bool counter_matches(std::string_view pattern, std::string_view name);
+
+// "@default-route" in a counter name stands for the interface of the IPv4 default route of the
+// procfs root (/proc/net/route; the lowest metric when there are several), so the default policy
+// does not assume an interface name: "dev.@default-route.tx_bytes". Returns the name with the
+// interface substituted, the name unchanged when it has no placeholder, and nullopt when it has
+// one and there is no default route (the rule then does nothing, as for an absent counter).
+inline constexpr std::string_view kDefaultRouteToken = "@default-route";
+std::optional<std::string> resolve_counter_pattern(std::string_view pattern,
+                                                   const std::optional<std::string>& default_route_interface);
+
+// The counter patterns of each rule, placeholders resolved (unresolvable ones left out), in
+// policy order: rate rules (counters), ratio rules (numerator then denominator), fill rules
+// (value, limit). `rates` is true for rate and ratio rules, whose counters are read as rates.
+struct RulePatterns {
+  std::string rule_id;
+  std::vector<std::string> patterns;
+  bool rates = false;
+};
+std::vector<RulePatterns> watched_patterns(const NetPolicy& policy,
+                                           const std::optional<std::string>& default_route_interface);
 
 }  // namespace binwatch::net

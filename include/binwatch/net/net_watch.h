@@ -1,8 +1,8 @@
 #pragma once
 // Counter watchers: rates with nstat semantics, learned baselines and the rules of a NetPolicy.
 // decide() is pure: the caller passes the time (a fake clock in tests) and gets back findings and
-// the next state. Raising findings as alerts is the alerts engine's job (not built yet); the
-// daemon wiring waits for the sidecar issue, so today `binwatch netstat` prints them.
+// the next state. `binwatch netstat` prints the findings; the daemon (watch/net_monitor.h)
+// exports them in /metrics, where the alert engine raises them.
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +26,9 @@ struct Observation {
   procfs::CounterMap values;
   std::optional<bool> conntrack_active;  // nullopt: unknown
   std::string conntrack_evidence;
+  // Interface of the default route (what "@default-route" in a counter name stands for);
+  // nullopt: no default route, or /proc/net/route not read.
+  std::optional<std::string> default_route_interface;
   std::optional<std::vector<Listener>> listeners;  // nullopt: not sampled
 };
 
@@ -55,6 +58,7 @@ struct WatchState {
   std::map<std::string, CounterRate, std::less<>> rates;  // of the last decide()
   std::map<std::string, Baseline, std::less<>> baselines; // by rule id
   std::optional<bool> conntrack_was_active;
+  std::optional<bool> conntrack_at_start;  // the first known conntrack_active
 };
 
 struct Finding {
@@ -71,6 +75,13 @@ struct Decision {
 };
 
 Decision decide(const NetPolicy& policy, const Observation& observation, const WatchState& state);
+
+// The rates of this decision for the counters the policy's rate and ratio rules read
+// ("@default-route" resolved for the observation): what the daemon exports as binwatch_net_rate.
+// Their number is bounded by the policy (a '*' pattern matches one kernel MIB's few fields), not
+// by the host's interfaces or sockets. Empty on the first sample.
+std::map<std::string, double, std::less<>> watched_rates(const NetPolicy& policy, const Observation& observation,
+                                                         const Decision& decision);
 
 // Listener findings alone (also used by `binwatch netstat` and sysctl-check): queue fill, backlog
 // capped by somaxconn, known silent defaults.

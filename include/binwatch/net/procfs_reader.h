@@ -8,12 +8,14 @@
 // then absent (listed in `missing`), which every consumer treats as unknown.
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "binwatch/procfs/counters.h"
 #include "binwatch/procfs/modules.h"
+#include "binwatch/procfs/route.h"
 
 namespace binwatch::net {
 
@@ -34,6 +36,8 @@ struct ProcSnapshot {
   std::vector<procfs::KernelModule> modules;
   bool modules_file = false;     // /proc/modules exists (kernel with module support)
   bool conntrack_sysctls = false;  // net/netfilter/nf_conntrack_count readable
+  std::vector<procfs::Route> routes;  // net/route (IPv4, main table); empty when absent
+  std::optional<std::string> default_route_interface;  // of `routes`: "@default-route" in a policy
   std::vector<std::string> missing;  // optional files that were absent (relative to the root)
 };
 

@@ -4,6 +4,7 @@
 // and the findings and raw values are exported in /metrics (where the alert policy's
 // "net-counters" rule sees them) and /api/v1/status. Control plane only; a failing sample is
 // reported, never thrown.
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -25,7 +26,9 @@ class NetMonitor {
   // One sample at `now` (monotonic seconds).
   void sample(double now);
   // binwatch_net_up, binwatch_net_finding_severity{net_rule,counter} (1 info, 2 warning,
-  // 3 critical), binwatch_net_value{name} (every counter and gauge of the sample).
+  // 3 critical), binwatch_net_value{name} (every counter and gauge of the sample),
+  // binwatch_net_rate{name} (per second, only the counters the policy's rate and ratio rules
+  // read, from the second sample on: net::watched_rates()).
   void write_metrics(MetricsWriter& w) const;
   [[nodiscard]] nlohmann::json status() const;
   [[nodiscard]] uint32_t interval_ms() const { return m_settings.interval_ms; }
@@ -37,6 +40,7 @@ class NetMonitor {
   mutable std::mutex m_mutex;  // guards the published results below
   std::vector<net::Finding> m_findings;
   procfs::CounterMap m_values;
+  std::map<std::string, double, std::less<>> m_rates;
   std::string m_error;
   uint64_t m_samples = 0;
 };
