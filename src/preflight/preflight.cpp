@@ -105,10 +105,15 @@ struct SelectList {
   int changes_at = -1;
 };
 
-SelectList select_list(const TableShape& t, const std::vector<sql::Assignment>& set) {
+// `fetch`: columns to read (empty = all); the others come back as NULL (the compression runs read
+// only the columns the row images hold).
+SelectList select_list(const TableShape& t, const std::vector<sql::Assignment>& set,
+                       const std::vector<bool>& fetch = {}) {
   SelectList l;
   std::vector<std::string> items;
-  for (const auto& c : t.columns) items.push_back(quote_identifier(c.name));
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    items.push_back(fetch.empty() || (i < fetch.size() && fetch[i]) ? quote_identifier(t.columns[i].name) : "NULL");
+  }
   l.columns = items.size();
   l.json_size_at.assign(t.columns.size(), -1);
   for (size_t i = 0; i < t.columns.size(); ++i) {
@@ -239,8 +244,10 @@ struct Sampler {
     return out;
   }
 
-  // `count` runs of up to `k` consecutive matching rows (key order) from random key positions.
-  std::vector<ResultRows> runs(const std::string& list, const std::string& cond, size_t count, size_t k) {
+  // `count` runs of up to `k` consecutive matching rows (key order) from random key positions
+  // (`from_start`: one run from the smallest matching key).
+  std::vector<ResultRows> runs(const std::string& list, const std::string& cond, size_t count, size_t k,
+                               bool from_start) {
     std::vector<ResultRows> out(count);
     const auto pk = integer_pk(t);
     if (!pk || count == 0) return {};
@@ -253,7 +260,7 @@ struct Sampler {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     std::string q;
     for (size_t i = 0; i < count; ++i) {
-      const long double x = lo + (hi - lo) * (static_cast<long double>(i) + u(rng)) / static_cast<long double>(count);
+      const long double x = from_start ? lo : lo + (hi - lo) * (static_cast<long double>(i) + u(rng)) / static_cast<long double>(count);
       q += std::string(i ? " UNION ALL " : "") + "(SELECT " + list + ", " + std::to_string(i) + " FROM " +
            qualified(t) + " WHERE " + pkq + " >= " + std::to_string(static_cast<long long>(std::floor(x))) +
            (w.empty() ? "" : " AND " + w) + " ORDER BY " + pkq + " LIMIT " + std::to_string(k) + ")";
@@ -481,18 +488,35 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
                                        : sampler.rows(list.sql, cond, want, order_limit);
   for (const auto& r : raw) job.sample.push_back(to_sample(job.shape, list, r, dml.kind == sql::DmlKind::Update));
   if (s.mariadb_compress && !orm && !job.sample.empty() && order_limit.empty()) {
-    // Runs of about one rows event (binlog_row_event_max_size) for the compression ratio.
-    double bytes = 0;
-    for (const auto& r : job.sample) {
-      for (const auto& v : r.before) bytes += static_cast<double>(v.bytes.size()) + 1;
+    // Runs of about one rows event (binlog_row_event_max_size of row payloads under the row image
+    // in force) for the compression ratio. A job whose rows fit in kAllRowsEvents events is read
+    // whole, in key order (the ratio is then exact); a bigger one gets kRuns runs spread over the
+    // key range: real tables are clustered, and 8 runs missed a NULL-heavy table's ratio by a
+    // third (docs/preflight-accuracy.md).
+    constexpr size_t kRuns = 48, kAllRowsEvents = 128;
+    const double avg = std::max(1.0, mean_payload_bytes(s, job));
+    const size_t k = static_cast<size_t>(std::clamp(static_cast<double>(s.row_event_max_size) / avg, 1.0, 2000.0));
+    const uint64_t all_limit = static_cast<uint64_t>(k) * kAllRowsEvents;
+    const bool whole = job.count.high <= all_limit;
+    // Only the columns in the images are read (a MINIMAL image of fat rows is the key alone).
+    const auto ic = image_columns(job.shape, s.row_image, dml.kind, assigned_columns(job.shape, dml.assignments));
+    std::vector<bool> fetch(job.shape.columns.size(), false);
+    for (size_t i = 0; i < fetch.size(); ++i) {
+      fetch[i] = (i < ic.before.size() && ic.before[i]) || (i < ic.after.size() && ic.after[i]);
     }
-    const double avg = std::max(1.0, bytes / static_cast<double>(job.sample.size()));
-    const size_t k = static_cast<size_t>(std::clamp(static_cast<double>(s.row_event_max_size) / avg, 1.0, 400.0));
-    for (const auto& run : sampler.runs(list.sql, cond, 8, k)) {
-      std::vector<SampleRow> rows;
-      for (const auto& r : run) rows.push_back(to_sample(job.shape, list, r, dml.kind == sql::DmlKind::Update));
-      if (!rows.empty()) job.runs.push_back(std::move(rows));
-    }
+    const SelectList run_list = select_list(job.shape, dml.assignments, fetch);
+    auto keep = [&](const std::vector<ResultRows>& runs) {
+      job.runs.clear();
+      for (const auto& run : runs) {
+        std::vector<SampleRow> rows;
+        for (const auto& r : run) rows.push_back(to_sample(job.shape, run_list, r, dml.kind == sql::DmlKind::Update));
+        if (!rows.empty()) job.runs.push_back(std::move(rows));
+      }
+    };
+    if (whole) keep(sampler.runs(run_list.sql, cond, 1, static_cast<size_t>(all_limit) + 1, true));
+    job.runs_complete = whole && job.runs.size() == 1 && job.runs[0].size() <= all_limit;
+    // A big job (or more rows than counted): kRuns runs spread over the key range.
+    if (!job.runs_complete) keep(sampler.runs(run_list.sql, cond, kRuns, k, false));
   }
 
   // Per-row follow-up statements, run as SELECTs for every sampled row.

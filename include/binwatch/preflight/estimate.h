@@ -63,7 +63,12 @@ struct JobModel {
   std::vector<SampleRow> sample;  // rows the job changes (UPDATE: `changes` says which)
   // Contiguous runs of matching rows in key order, about one rows event each: compression depends
   // on neighbouring rows, which the spread-out `sample` does not keep. Empty: use `sample`.
+  // Real tables are clustered (rows written together look alike, and compress alike), so there
+  // are many runs spread over the key range, and the compression ratio's sampling error between
+  // runs goes into the low/high range. `runs_complete`: one run holding every row the job
+  // changes, in key order (a small job): the ratio is then exact, not sampled.
   std::vector<std::vector<SampleRow>> runs;
+  bool runs_complete = false;
   RowCount count;
   std::vector<PerRowStatement> per_row;
   uint64_t batch_rows = 0;  // rows per statement/transaction; 0 = the whole job at once
@@ -111,6 +116,22 @@ std::vector<bool> assigned_columns(const TableShape& t, const std::vector<sql::A
 // bytes compress like the server's.
 std::string encode_image(const TableShape& t, const RowValues& values,
                          const std::vector<bool>& present);
+
+// Mean bytes of one row's payload in the rows events (before [+ after] image under the server's
+// binlog_row_image) over the changing rows of `job.sample`; 0 without any. The sampler sizes its
+// compression runs with it (rows per rows event = binlog_row_event_max_size / this).
+double mean_payload_bytes(const ServerSettings& s, const JobModel& job);
+
+// The compression ratio (compressed / raw row data of the compressed events) measured on
+// `job.runs`, and its relative sampling error (about 95%, 0 for complete runs). nullopt when the
+// runs hold no compressed event.
+struct RunsRatio {
+  double ratio = 1.0;
+  double relative_error = 0;
+  size_t runs = 0;
+  uint64_t rows = 0;
+};
+std::optional<RunsRatio> runs_compression_ratio(const ServerSettings& s, const JobModel& job);
 
 // Row events for a sequence of row payloads (before [+ after] image) of one statement.
 struct RowsEvents {
