@@ -27,7 +27,10 @@
 #include "binwatch/mysql/connection.h"
 #include "binwatch/preflight/preflight.h"
 #include "binwatch/preflight/render.h"
+#include "support/binwatch_process.h"
+#include "support/loopback.h"
 #include "support/mariadb_server.h"
+#include "support/watch_daemon.h"
 
 namespace binwatch {
 namespace {
@@ -237,6 +240,80 @@ SET SESSION sql_log_bin = 1;
   EXPECT_LE(std::fabs(row.error()), 0.15) << preflight::result_json(r).dump(2);
   // The amplification is the point: the group updates dwarf the deleted posts.
   EXPECT_GT(r.estimate.bytes, 50 * r.estimate.rows.rows * 200);
+}
+
+// Learned calibration from a real sidecar: `binwatch watch` follows the server while a first
+// batch of deletes runs; preflight of the next batch with --sidecar shows the observed bytes per
+// row beside the sampled one and uses it (enough deletes observed); the job's real growth is then
+// within 10% of the calibrated estimate. An unreachable sidecar is a warning, not an error.
+TEST(PreflightSidecar, LearnedBytesPerRowFromARealDaemon) {
+  BINWATCH_REQUIRE_MARIADB();
+  MariadbServer server;
+  server.exec(R"SQL(
+CREATE DATABASE d; USE d; SET SESSION sql_log_bin = 0;
+CREATE TABLE t (id INT PRIMARY KEY, a INT, note VARCHAR(300)) ENGINE=InnoDB;
+INSERT INTO t SELECT seq, seq * 3, REPEAT(CHAR(97 + seq % 26), 50 + seq % 200) FROM seq_1_to_9000;
+ANALYZE TABLE t;
+SET SESSION sql_log_bin = 1;
+)SQL");
+  test::ScratchDir scratch("binwatch-pf-sidecar");
+  const int port = test::free_port();
+  const auto config = scratch.path() / "binwatch.toml";
+  std::ofstream(config) << "[source]\nbinlog_dir = \"" << server.binlog_dir().string()
+                        << "\"\nstart = \"saved\"\npoll_interval_ms = 100\n[state]\ndir = \""
+                        << (scratch.path() / "state").string() << "\"\n[http]\nlisten = \"127.0.0.1:" << port
+                        << "\"\n[mysql]\nsocket = \"" << server.socket() << "\"\npoll_interval_ms = 300\n";
+  test::WatchDaemon daemon(config, scratch.path() / "daemon.log");
+  test::Http http{port};
+  ASSERT_TRUE(test::wait_for([&] { return http.status().has_value(); }, 10000)) << daemon.log();
+
+  // What the sidecar learns from: 3,000 deletes in batches of 500.
+  for (int i = 0; i < 6; ++i) server.exec("DELETE FROM d.t WHERE id % 3 = 0 LIMIT 500");
+  ASSERT_TRUE(test::wait_for([&] {
+    const auto st = http.status();
+    if (!st) return false;
+    for (const auto& t : (*st)["tables"]) {
+      if (t["table"] == "t" && t["deletes"].get<uint64_t>() >= 3000) return true;
+    }
+    return false;
+  }, 15000)) << daemon.log();
+
+  auto req = exact_request("DELETE FROM d.t WHERE id % 3 = 1");
+  req.batch_rows = 500;
+  req.sidecar_url = "http://127.0.0.1:" + std::to_string(port);
+  const auto r = run(server, req);
+  ASSERT_TRUE(r.calibration.has_value()) << preflight::result_json(r).dump(2);
+  const auto& c = *r.calibration;
+  EXPECT_TRUE(c.observed);
+  EXPECT_EQ(c.table.deletes, 3000u);
+  EXPECT_TRUE(c.used) << c.reason;
+  EXPECT_GT(c.observed_bytes_per_row, 0);
+  const auto j = preflight::result_json(r);
+  EXPECT_EQ(j["estimate"]["calibration"]["used"], true);
+  const std::string table = preflight::result_table(r);
+  EXPECT_NE(table.find("observed by the sidecar"), std::string::npos) << table;
+
+  const uint64_t before = binlog_total(server);
+  for (int i = 0; i < 6; ++i) server.exec("DELETE FROM d.t WHERE id % 3 = 1 LIMIT 500");
+  const uint64_t actual = binlog_total(server) - before;
+  AccuracyRow sampled{"FULL", "sampled (no sidecar)", c.sampled_bytes, c.sampled_low, c.sampled_high, actual, ""};
+  AccuracyRow learned{"FULL", fmt::format("sidecar: {:.1f} B/row over {} rows (sampled {:.1f})", c.observed_bytes_per_row,
+                                          c.table.rows, c.sampled_bytes_per_row),
+                      r.estimate.bytes, r.estimate.low, r.estimate.high, actual, ""};
+  print_table({sampled, learned});
+  EXPECT_LE(std::fabs(learned.error()), 0.10);
+  EXPECT_GE(actual, r.estimate.low);
+  EXPECT_LE(actual, r.estimate.high);
+
+  // Nobody listening: a warning, and the sampled estimate.
+  auto off = exact_request("DELETE FROM d.t WHERE id % 3 = 2");
+  off.sidecar_url = "http://127.0.0.1:" + std::to_string(test::free_port());
+  const auto o = run(server, off);
+  EXPECT_FALSE(o.calibration.has_value());
+  bool warned = false;
+  for (const auto& w : o.warnings) warned = warned || w.find("sidecar not used") != std::string::npos;
+  EXPECT_TRUE(warned) << preflight::result_json(o).dump(2);
+  EXPECT_TRUE(o.verdict.has_value());
 }
 
 // 1M rows: the estimate without --exact is read from EXPLAIN and samples spread over the key.

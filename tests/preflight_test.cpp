@@ -12,6 +12,7 @@
 #include "binwatch/policy/preflight_policy.h"
 #include "binwatch/preflight/estimate.h"
 #include "binwatch/preflight/server_settings.h"
+#include "binwatch/preflight/sidecar.h"
 #include "binwatch/preflight/table_shape.h"
 #include "binwatch/sql/statement.h"
 
@@ -348,6 +349,67 @@ TEST(Estimator, WarnsAboutCacheAndTriggers) {
   ASSERT_EQ(e.warnings.size(), 2u);
   EXPECT_NE(e.warnings[0].find("triggers"), std::string::npos);
   EXPECT_NE(e.warnings[1].find("max_binlog_cache_size"), std::string::npos);
+}
+
+// The document `binwatch watch` serves at /api/v1/status (trimmed: the fields preflight reads).
+const char* kStatus = R"({
+  "tables": [
+    {"schema": "d", "table": "other", "bytes": 10, "rows": 1, "events": 2, "inserts": 1, "updates": 0, "deletes": 0},
+    {"schema": "d", "table": "p", "bytes": 1200000, "rows": 2000, "events": 300, "inserts": 100,
+     "updates": 0, "deletes": 1900, "columns": []}],
+  "partitions": [
+    {"mount": "/", "roles": ["datadir"], "size": 100, "avail": 50},
+    {"mount": "/binlog", "roles": ["binlog", "relaylog"], "size": 1000000000, "avail": 400000000,
+     "growth_bytes_per_second": {"used": 1234.5, "basis": "binlog"}}]
+})";
+
+TEST(Sidecar, ReadsTheTableAndTheBinlogPartition) {
+  const auto j = nlohmann::json::parse(kStatus);
+  const auto t = sidecar_table(j, "d", "p");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->bytes, 1200000u);
+  EXPECT_EQ(t->rows, 2000u);
+  EXPECT_EQ(t->deletes, 1900u);
+  EXPECT_FALSE(sidecar_table(j, "d", "nope").has_value());
+  EXPECT_FALSE(sidecar_table(nlohmann::json::parse("{}"), "d", "p").has_value());
+  const auto p = sidecar_binlog_partition(j);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->mount, "/binlog");
+  EXPECT_EQ(p->avail, 400000000u);
+  EXPECT_DOUBLE_EQ(p->growth_bytes_per_second.value_or(0), 1234.5);
+}
+
+TEST(Sidecar, LearnedBytesPerRowAreUsedOnlyWithEnoughRowsOfTheJobsKind) {
+  const auto s = mariadb();
+  const auto status = nlohmann::json::parse(kStatus);
+  const SidecarTable observed = *sidecar_table(status, "d", "p");
+  auto e = estimate(s, delete_job(1000, 1000));
+  const uint64_t sampled = e.bytes, table_part = e.table_bytes;
+  ASSERT_GT(table_part, 0u);
+  const auto c = calibrate(e, sql::DmlKind::Delete, observed, "http://x");
+  EXPECT_TRUE(c.used) << c.reason;
+  EXPECT_DOUBLE_EQ(c.observed_bytes_per_row, 600.0);
+  EXPECT_EQ(c.sampled_bytes, sampled);
+  // 600 B/row instead of the sampled ~1050 for the table part; GTID/XID/annotate stay.
+  EXPECT_EQ(e.bytes, sampled - table_part + 600u * 1000);
+  EXPECT_LE(e.low, e.bytes);
+  EXPECT_GE(e.high, e.bytes);
+
+  auto u = estimate(s, delete_job(1000, 1000));
+  EXPECT_FALSE(calibrate(u, sql::DmlKind::Update, observed, "http://x").used) << "updates were not observed";
+  EXPECT_EQ(u.bytes, sampled);
+  SidecarTable few = observed;
+  few.rows = 500;
+  few.deletes = 500;
+  auto f = estimate(s, delete_job(1000, 1000));
+  const auto fc = calibrate(f, sql::DmlKind::Delete, few, "http://x");
+  EXPECT_FALSE(fc.used);
+  EXPECT_NE(fc.reason.find("fewer than 1000"), std::string::npos) << fc.reason;
+  SidecarTable mixed = observed;
+  mixed.inserts = 1000;
+  mixed.deletes = 1000;
+  auto m = estimate(s, delete_job(1000, 1000));
+  EXPECT_FALSE(calibrate(m, sql::DmlKind::Delete, mixed, "http://x").used) << "half the rows are inserts";
 }
 
 policy::JobFigures job(uint64_t bytes, uint64_t rows) {

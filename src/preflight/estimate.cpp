@@ -593,6 +593,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
       const uint64_t statements_with_rows = update && changing == 0 ? 0 : tx;
       const uint64_t fixed = statements_with_rows * (fixed_tx + per_stmt);
       e.bytes = round_u64(rows_bytes) + fixed;
+      e.table_bytes = round_u64(rows_bytes) + statements_with_rows * maps;
       e.uncompressed_bytes = round_u64(per_row_raw * static_cast<double>(e.changed_rows)) + fixed;
       e.events = round_u64(events_per_row * static_cast<double>(e.changed_rows)) +
                  statements_with_rows * (2 + (s.log_statement_with_rows ? 1 : 0) + 1 +

@@ -374,7 +374,7 @@ PartitionInfo look_at_partition(Connection& c, const PreflightRequest& req, cons
   if (dir.empty()) {
     if (!req.local_server) {
       p.source = "unknown: the server is not on this host; run preflight on the primary, or give "
-                 "--binlog-dir / --free-bytes (the sidecar's status API is not available yet)";
+                 "--binlog-dir / --free-bytes, or --sidecar URL of the sidecar on the primary";
       return p;
     }
     if (s.log_bin_basename.empty()) {
@@ -567,8 +567,44 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
                                  "second) writes nothing, which only makes the job smaller");
   }
 
+  // What a running sidecar has learned about the table (a failure to ask it is a warning).
+  std::optional<nlohmann::json> sidecar;
+  if (!req.sidecar_url.empty()) {
+    try {
+      sidecar = fetch_sidecar_status(req.sidecar_url);
+    } catch (const std::exception& e) {
+      out.warnings.push_back(std::string("sidecar not used: ") + e.what());
+    }
+  }
+  if (sidecar) {
+    if (const auto t = sidecar_table(*sidecar, dml.schema, dml.table)) {
+      out.calibration = calibrate(out.estimate, dml.kind, *t, req.sidecar_url);
+    } else {
+      Calibration none;
+      none.source = req.sidecar_url;
+      none.reason = "the sidecar has seen no rows of this table yet";
+      none.sampled_bytes = out.estimate.bytes;
+      none.sampled_low = out.estimate.low;
+      none.sampled_high = out.estimate.high;
+      out.calibration = none;
+    }
+  }
+
   // Partition and background growth (sampled across the work above, at least growth_sample_ms).
   out.partition = look_at_partition(c, req, s, out.warnings);
+  if (!out.partition.known && sidecar) {
+    if (const auto sp = sidecar_binlog_partition(*sidecar)) {
+      out.partition.known = true;
+      out.partition.path = sp->mount;
+      out.partition.source = "sidecar " + req.sidecar_url;
+      out.partition.free_bytes = sp->avail;
+      out.partition.total_bytes = req.total_bytes.value_or(sp->size);
+      if (!req.growth_bytes_per_second && sp->growth_bytes_per_second) {
+        out.partition.growth_bytes_per_second = *sp->growth_bytes_per_second;
+        out.partition.growth_source = "sidecar projection";
+      }
+    }
+  }
   if (req.growth_bytes_per_second) {
     out.partition.growth_bytes_per_second = *req.growth_bytes_per_second;
     out.partition.growth_source = "given";

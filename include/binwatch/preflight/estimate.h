@@ -84,6 +84,9 @@ struct Component {
 struct Estimate {
   uint64_t bytes = 0, low = 0, high = 0;  // on-disk binlog bytes
   uint64_t uncompressed_bytes = 0;
+  // The part a sidecar attributes to the job's table (its row events and table maps); 0 when the
+  // job is not logged as rows of it in batches (statement format, ORM loop).
+  uint64_t table_bytes = 0;
   RowCount rows;
   uint64_t changed_rows = 0;  // UPDATE: rows expected to change (= rows for DELETE)
   uint64_t transactions = 0;
