@@ -75,6 +75,28 @@ TEST(Statement, BindsAreFoundAndSubstitutedOutsideStrings) {
   EXPECT_THROW(sql::substitute_binds("id = :missing", {}), std::out_of_range);
 }
 
+TEST(Statement, SimpleTriggerBodiesBecomeStatementsWithBinds) {
+  const auto body = sql::trigger_statement("BEGIN\n  INSERT INTO audit (pid, note) VALUES (OLD.id, CONCAT('gone ', OLD.`title`));\nEND");
+  ASSERT_TRUE(std::holds_alternative<std::string>(body)) << std::get<sql::ParseError>(body).message;
+  EXPECT_EQ(std::get<std::string>(body), "INSERT INTO audit (pid, note) VALUES (:id, CONCAT('gone ', :title))");
+  EXPECT_EQ(std::get<std::string>(sql::trigger_statement("UPDATE p SET n = n - 1 WHERE id = OLD.pid")),
+            "UPDATE p SET n = n - 1 WHERE id = :pid");
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("BEGIN INSERT INTO a VALUES (1); DELETE FROM b; END")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("SET @x = OLD.id")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("INSERT INTO a VALUES (NEW.id)")));
+
+  const auto ins = sql::parse_insert("INSERT INTO d.audit (pid, note, at) VALUES (:id, CONCAT('a, b', :t), NOW())");
+  ASSERT_TRUE(std::holds_alternative<sql::Insert>(ins)) << std::get<sql::ParseError>(ins).message;
+  const auto& i = std::get<sql::Insert>(ins);
+  EXPECT_EQ(i.schema, "d");
+  EXPECT_EQ(i.table, "audit");
+  EXPECT_EQ(i.columns, (std::vector<std::string>{"pid", "note", "at"}));
+  EXPECT_EQ(i.values, (std::vector<std::string>{":id", "CONCAT('a, b', :t)", "NOW()"}));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a SELECT * FROM b")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a (x) VALUES (1), (2)")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a (x, y) VALUES (1)")));
+}
+
 TEST(Dsn, ParsesAndRefusesPasswords) {
   mysql::ConnectionOptions o;
   mysql::apply_dsn("mysql://app@db1.example:3307/shop", o);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <numeric>
 
 namespace binwatch::preflight {
@@ -428,7 +429,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
   e.rows = job.count;
   // Complete runs hold every row the job changes, in key order: they are the sample then, and
   // their rows events are packed and compressed exactly as the server will.
-  const bool complete = job.runs_complete && job.runs.size() == 1 && job.per_row.empty();
+  const bool complete = job.runs_complete && job.runs.size() == 1 && job.per_row.empty() && job.triggers.empty();
   const std::vector<SampleRow>& sample = complete ? job.runs[0] : job.sample;
   e.sampled_rows = sample.size();
   const uint64_t n = job.count.rows;
@@ -490,6 +491,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
     (void)child;
     maps += 60;
   }
+  for (const auto& t : job.triggers) maps += table_map_event_size(t.shape, s);
   if (!job.shape.cascade_children.empty()) {
     e.notes.push_back("foreign keys with ON DELETE CASCADE/SET NULL from " +
                       std::to_string(job.shape.cascade_children.size()) +
@@ -567,6 +569,61 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
         }
         run();
       }
+      // Triggers: per job row, its row then each trigger's rows, every table switch a new rows
+      // event (the server flushes the pending event when the table changes), compressed one by
+      // one. Simulated over the sample as one statement.
+      uint64_t trigger_bytes = 0;
+      if (!job.triggers.empty()) {
+        struct Segment {
+          int key;
+          size_t columns;
+          bool update;
+          std::vector<const std::string*> rows;
+        };
+        std::vector<Segment> segs;
+        std::deque<std::string> store;
+        auto add = [&](int key, size_t columns, bool upd, const std::string* p) {
+          if (segs.empty() || segs.back().key != key) segs.push_back({key, columns, upd, {}});
+          segs.back().rows.push_back(p);
+        };
+        for (size_t i = 0; i < sample.size(); ++i) {
+          if (update && !sample[i].changes) continue;
+          add(-1, ncols, update, &payloads[i]);
+          for (size_t k = 0; k < job.triggers.size(); ++k) {
+            const auto& t = job.triggers[k];
+            if (i >= t.changes.size()) continue;
+            const bool t_update = !t.insert && t.dml.kind == sql::DmlKind::Update;
+            ImageColumns tic;
+            if (t.insert) {
+              tic.before.assign(t.shape.columns.size(), true);  // WRITE_ROWS: the whole new row
+            } else {
+              tic = image_columns(t.shape, s.row_image, t.dml.kind, assigned_columns(t.shape, t.dml.assignments));
+            }
+            for (const auto& row : t.changes[i]) {
+              if (t_update && !row.changes) continue;
+              std::string p = encode_image(t.shape, row.before, tic.before);
+              if (t_update) p += encode_image(t.shape, row.after, tic.after);
+              store.push_back(std::move(p));
+              add(static_cast<int>(k), t.shape.columns.size(), t_update, &store.back());
+            }
+          }
+        }
+        total = RowsEvents{};
+        for (const auto& g : segs) {
+          const RowsEvents r = pack_rows_events(s, g.columns, g.update, g.rows);
+          total.bytes += r.bytes;
+          total.uncompressed += r.uncompressed;
+          total.events += r.events;
+          total.row_data += r.row_data;
+          if (g.key >= 0) trigger_bytes += r.bytes;
+        }
+        rows_counted = changing;
+        std::string names;
+        for (const auto& t : job.triggers) names += (names.empty() ? "" : ", ") + t.name;
+        e.notes.push_back("triggers modelled (" + names + "): their rows are logged in the job's "
+                          "statement, each job row and each trigger row set in rows events of "
+                          "their own (measured on MariaDB 10.11)");
+      }
       double per_row = 0, per_row_raw = 0, events_per_row = 0, data_per_row = 0;
       if (rows_counted > 0) {
         const double n_rows = static_cast<double>(rows_counted);
@@ -593,14 +650,22 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
       const uint64_t statements_with_rows = update && changing == 0 ? 0 : tx;
       const uint64_t fixed = statements_with_rows * (fixed_tx + per_stmt);
       e.bytes = round_u64(rows_bytes) + fixed;
-      e.table_bytes = round_u64(rows_bytes) + statements_with_rows * maps;
+      const double trigger_share = total.bytes > 0 ? static_cast<double>(trigger_bytes) / static_cast<double>(total.bytes) : 0;
+      uint64_t trigger_maps = 0;
+      for (const auto& t : job.triggers) trigger_maps += table_map_event_size(t.shape, s);
+      e.table_bytes = round_u64(rows_bytes * (1 - trigger_share)) + statements_with_rows * (maps - trigger_maps);
       e.uncompressed_bytes = round_u64(per_row_raw * static_cast<double>(e.changed_rows)) + fixed;
       e.events = round_u64(events_per_row * static_cast<double>(e.changed_rows)) +
                  statements_with_rows * (2 + (s.log_statement_with_rows ? 1 : 0) + 1 +
                                          job.shape.cascade_children.size());
-      e.components.push_back({"row events", round_u64(rows_bytes),
-                              std::to_string(round_u64(per_row)) + " B/row on disk, " +
-                                  std::to_string(round_u64(data_per_row)) + " B/row of row images"});
+      e.components.push_back({"row events", round_u64(rows_bytes * (1 - trigger_share)),
+                              std::to_string(round_u64(per_row * (1 - trigger_share))) + " B/row on disk, " +
+                                  std::to_string(round_u64(data_per_row)) + " B/row of row images" +
+                                  (job.triggers.empty() ? "" : " (trigger rows included)")});
+      if (!job.triggers.empty()) {
+        e.components.push_back({"trigger row events", round_u64(rows_bytes * trigger_share),
+                                std::to_string(round_u64(per_row * trigger_share)) + " B per job row"});
+      }
       e.components.push_back({"table maps", statements_with_rows * maps,
                               std::to_string(maps) + " B per statement"});
       if (s.log_statement_with_rows) {

@@ -13,7 +13,9 @@
 // A row image is a NULL bitmap over the image's columns plus each non-NULL value (fixed size or
 // length prefix + bytes). Image columns follow binlog_row_image: FULL all; MINIMAL the primary key
 // before, the assigned columns after; NOBLOB all but BLOB/TEXT (primary key and assigned kept).
-// An UPDATE that leaves a row unchanged writes nothing for it.
+// An UPDATE that leaves a row unchanged writes nothing for it. Rows a trigger changes are logged
+// inside the statement, and each table switch starts a new rows event: with a DELETE trigger
+// every job row and every trigger row set is an event of its own (measured on MariaDB 10.11).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,7 +49,9 @@ struct RowCount {
 
 // A statement an ORM runs for each row the job deletes (counter caches, touch).
 struct PerRowStatement {
+  std::string name;  // triggers: "AFTER DELETE name"
   std::string text;  // as given, with :binds
+  bool insert = false;  // a trigger's INSERT: changes[i] holds the inserted row in `before`
   sql::Dml dml;
   TableShape shape;
   // Per sampled job row (same order as JobModel::sample): the rows this statement changes.
@@ -71,6 +75,10 @@ struct JobModel {
   bool runs_complete = false;
   RowCount count;
   std::vector<PerRowStatement> per_row;
+  // Simple DELETE triggers of the table (one INSERT/UPDATE/DELETE on OLD.columns), sampled like
+  // per-row statements: their rows are logged inside the job's statement, as rows events of their
+  // own between the job's rows (so the job's rows no longer share events either).
+  std::vector<PerRowStatement> triggers;
   uint64_t batch_rows = 0;  // rows per statement/transaction; 0 = the whole job at once
   uint64_t sleep_ms = 0;
 };
