@@ -130,6 +130,9 @@ Calibration calibrate(Estimate& e, sql::DmlKind kind, const SidecarTable& observ
     e.bytes = static_cast<uint64_t>(std::llround(learned));
     e.low = static_cast<uint64_t>(std::llround(learned * 0.9 * lo_rows));
     e.high = static_cast<uint64_t>(std::llround(learned * 1.1 * hi_rows));
+    e.notes.push_back("the estimate uses the sidecar's observed " + fixed1(c.observed_bytes_per_row) +
+                      " B/row for the table's events (sampled: " + fixed1(c.sampled_bytes_per_row) +
+                      " B/row); the components are the sampled model's");
     e.table_bytes = static_cast<uint64_t>(std::llround(c.observed_bytes_per_row * rows));
     e.bytes_per_row = e.rows.rows ? static_cast<double>(e.bytes) / static_cast<double>(e.rows.rows) : 0;
     // The largest transaction scales with the table part too.
