@@ -216,7 +216,10 @@ std::string result_table(const PreflightResult& r) {
                        human_bytes(static_cast<double>(c.sampled_low)), human_bytes(static_cast<double>(c.sampled_high)));
     }
   } else {
-    o += "  calibration none (give --sidecar URL of a running `binwatch watch` to compare with observed bytes per row)\n";
+    bool unread = false;
+    for (const auto& w : r.warnings) unread = unread || w.rfind("sidecar not used", 0) == 0;
+    o += unread ? "  calibration none (the sidecar could not be read: see the warning)\n"
+                : "  calibration none (give --sidecar URL of a running `binwatch watch` to compare with observed bytes per row)\n";
   }
   o += fmt::format("  took {:.2f} s\n", r.elapsed_seconds);
   return o;
