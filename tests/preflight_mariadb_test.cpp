@@ -295,8 +295,14 @@ SET SESSION sql_log_bin = 1;
 
 INSTANTIATE_TEST_SUITE_P(Variants, PreflightTriggers,
                          ::testing::Values(Variant{"FULL", opts(RowImage::Full, false)},
+                                           Variant{"MINIMAL", opts(RowImage::Minimal, false)},
+                                           Variant{"NOBLOB", opts(RowImage::NoBlob, false)},
                                            Variant{"FULL+compress", opts(RowImage::Full, true)}),
-                         [](const auto& info) { return info.param.name == "FULL" ? std::string("FULL") : std::string("FULL_compress"); });
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           for (char& ch : n) if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
 
 // Learned calibration from a real sidecar: `binwatch watch` follows the server while a first
 // batch of deletes runs; preflight of the next batch with --sidecar shows the observed bytes per

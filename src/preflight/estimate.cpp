@@ -595,7 +595,13 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
             const bool t_update = !t.insert && t.dml.kind == sql::DmlKind::Update;
             ImageColumns tic;
             if (t.insert) {
-              tic.before.assign(t.shape.columns.size(), true);  // WRITE_ROWS: the whole new row
+              // WRITE_ROWS: FULL the whole new row; MINIMAL the given and AUTO_INCREMENT columns;
+              // NOBLOB those plus every non-BLOB column.
+              tic.before.assign(t.shape.columns.size(), true);
+              for (size_t c = 0; c < tic.before.size() && s.row_image != RowImage::Full; ++c) {
+                const bool given = c < t.insert_columns.size() && t.insert_columns[c];
+                tic.before[c] = given || (s.row_image == RowImage::NoBlob && !t.shape.columns[c].blob);
+              }
             } else {
               tic = image_columns(t.shape, s.row_image, t.dml.kind, assigned_columns(t.shape, t.dml.assignments));
             }

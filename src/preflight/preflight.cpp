@@ -598,18 +598,29 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
         const auto defaults = c.query("SELECT COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS" + where + " ORDER BY ORDINAL_POSITION");
         const std::string next_id = c.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES" + where).value_or("1");
         std::vector<std::string> exprs;
+        st.insert_columns.assign(st.shape.columns.size(), false);
         for (size_t k = 0; k < st.shape.columns.size(); ++k) {
           const std::string& col = st.shape.columns[k].name;
           std::string e = "NULL";
           if (k < defaults.rows.size()) {
-            if (defaults.rows[k][1].value_or("").find("auto_increment") != std::string::npos) e = next_id;
-            else if (defaults.rows[k][0]) e = *defaults.rows[k][0];
+            if (defaults.rows[k][1].value_or("").find("auto_increment") != std::string::npos) {
+              e = next_id;
+              st.insert_columns[k] = true;
+            } else if (defaults.rows[k][0]) {
+              e = *defaults.rows[k][0];
+            }
           }
           const std::vector<std::string>& cols = i->columns;
           for (size_t v = 0; v < cols.size(); ++v) {
-            if (lower_ascii(cols[v]) == lower_ascii(col)) e = i->values[v];
+            if (lower_ascii(cols[v]) == lower_ascii(col)) {
+              e = i->values[v];
+              st.insert_columns[k] = true;
+            }
           }
-          if (cols.empty() && k < i->values.size()) e = i->values[k];
+          if (cols.empty() && k < i->values.size()) {
+            e = i->values[k];
+            st.insert_columns[k] = true;
+          }
           exprs.push_back(e);
         }
         std::string list;
