@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include "binwatch/policy/preflight_policy.h"
 #include "binwatch/preflight/estimate.h"
 #include "binwatch/preflight/server_settings.h"
+#include "binwatch/preflight/sidecar.h"
 #include "binwatch/preflight/table_shape.h"
 #include "binwatch/sql/statement.h"
 
@@ -71,6 +73,28 @@ TEST(Statement, BindsAreFoundAndSubstitutedOutsideStrings) {
   EXPECT_EQ(sql::substitute_binds("id = :group_id AND x = ':group_id'", {{"group_id", "'7'"}}),
             "id = '7' AND x = ':group_id'");
   EXPECT_THROW(sql::substitute_binds("id = :missing", {}), std::out_of_range);
+}
+
+TEST(Statement, SimpleTriggerBodiesBecomeStatementsWithBinds) {
+  const auto body = sql::trigger_statement("BEGIN\n  INSERT INTO audit (pid, note) VALUES (OLD.id, CONCAT('gone ', OLD.`title`));\nEND");
+  ASSERT_TRUE(std::holds_alternative<std::string>(body)) << std::get<sql::ParseError>(body).message;
+  EXPECT_EQ(std::get<std::string>(body), "INSERT INTO audit (pid, note) VALUES (:id, CONCAT('gone ', :title))");
+  EXPECT_EQ(std::get<std::string>(sql::trigger_statement("UPDATE p SET n = n - 1 WHERE id = OLD.pid")),
+            "UPDATE p SET n = n - 1 WHERE id = :pid");
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("BEGIN INSERT INTO a VALUES (1); DELETE FROM b; END")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("SET @x = OLD.id")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("INSERT INTO a VALUES (NEW.id)")));
+
+  const auto ins = sql::parse_insert("INSERT INTO d.audit (pid, note, at) VALUES (:id, CONCAT('a, b', :t), NOW())");
+  ASSERT_TRUE(std::holds_alternative<sql::Insert>(ins)) << std::get<sql::ParseError>(ins).message;
+  const auto& i = std::get<sql::Insert>(ins);
+  EXPECT_EQ(i.schema, "d");
+  EXPECT_EQ(i.table, "audit");
+  EXPECT_EQ(i.columns, (std::vector<std::string>{"pid", "note", "at"}));
+  EXPECT_EQ(i.values, (std::vector<std::string>{":id", "CONCAT('a, b', :t)", "NOW()"}));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a SELECT * FROM b")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a (x) VALUES (1), (2)")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a (x, y) VALUES (1)")));
 }
 
 TEST(Dsn, ParsesAndRefusesPasswords) {
@@ -252,6 +276,53 @@ TEST(Estimator, CompressionShrinksRepetitiveRows) {
   EXPECT_LT(e.bytes, e.uncompressed_bytes / 5);
 }
 
+SampleRow random_row(std::mt19937& rng, size_t bio) {
+  SampleRow r = parent_row(bio);
+  for (char& ch : r.before[4].bytes) ch = static_cast<char>('a' + rng() % 26);
+  return r;
+}
+
+// A clustered table: half its key range is repetitive, half random. The compression ratio of the
+// runs then varies from run to run, and that sampling error widens the range; runs that hold every
+// row of the job make the ratio exact.
+TEST(Estimator, ClusteredRunsWidenTheRangeCompleteRunsDoNot) {
+  auto s = mariadb();
+  s.mariadb_compress = true;
+  s.compress_min_len = 10;
+  std::mt19937 rng(7);
+  JobModel j = delete_job(100000, 60);
+  j.sample.clear();
+  for (size_t i = 0; i < 400; ++i) j.sample.push_back(i % 2 ? random_row(rng, 60) : parent_row(60));
+  for (size_t r = 0; r < 48; ++r) {
+    std::vector<SampleRow> run;
+    for (size_t i = 0; i < 90; ++i) run.push_back(r % 2 ? random_row(rng, 60) : parent_row(60));
+    j.runs.push_back(run);
+  }
+  const auto rr = runs_compression_ratio(s, j);
+  ASSERT_TRUE(rr.has_value());
+  EXPECT_EQ(rr->runs, 48u);
+  EXPECT_EQ(rr->rows, 48u * 90);
+  EXPECT_GT(rr->relative_error, 0.1);
+  const auto sampled = estimate(s, j);
+  EXPECT_GT(static_cast<double>(sampled.high - sampled.low) / static_cast<double>(sampled.bytes), 2 * rr->relative_error);
+
+  // All the job's rows in one run: they are the sample, packed and compressed as the server does.
+  JobModel whole = j;
+  whole.count = {4320, 4320, 4320, "exact COUNT(*)"};
+  whole.runs = {{}};
+  for (const auto& run : j.runs) whole.runs[0].insert(whole.runs[0].end(), run.begin(), run.end());
+  whole.runs_complete = true;
+  EXPECT_EQ(runs_compression_ratio(s, whole)->relative_error, 0);
+  const auto complete = estimate(s, whole);
+  EXPECT_EQ(complete.sampled_rows, 4320u);
+  EXPECT_LT(static_cast<double>(complete.high - complete.low) / static_cast<double>(complete.bytes),
+            static_cast<double>(sampled.high - sampled.low) / static_cast<double>(sampled.bytes));
+  // The run length follows the image the server writes: MINIMAL deletes log the key only.
+  EXPECT_GT(mean_payload_bytes(s, j), 60);
+  s.row_image = RowImage::Minimal;
+  EXPECT_LT(mean_payload_bytes(s, j), 10);
+}
+
 TEST(Estimator, UnchangedUpdatesWriteNothingAndStatementFormatLogsText) {
   auto s = mariadb();
   JobModel j = delete_job(1000, 100);
@@ -300,6 +371,67 @@ TEST(Estimator, WarnsAboutCacheAndTriggers) {
   ASSERT_EQ(e.warnings.size(), 2u);
   EXPECT_NE(e.warnings[0].find("triggers"), std::string::npos);
   EXPECT_NE(e.warnings[1].find("max_binlog_cache_size"), std::string::npos);
+}
+
+// The document `binwatch watch` serves at /api/v1/status (trimmed: the fields preflight reads).
+const char* kStatus = R"({
+  "tables": [
+    {"schema": "d", "table": "other", "bytes": 10, "rows": 1, "events": 2, "inserts": 1, "updates": 0, "deletes": 0},
+    {"schema": "d", "table": "p", "bytes": 1200000, "rows": 2000, "events": 300, "inserts": 100,
+     "updates": 0, "deletes": 1900, "columns": []}],
+  "partitions": [
+    {"mount": "/", "roles": ["datadir"], "size": 100, "avail": 50},
+    {"mount": "/binlog", "roles": ["binlog", "relaylog"], "size": 1000000000, "avail": 400000000,
+     "growth_bytes_per_second": {"used": 1234.5, "basis": "binlog"}}]
+})";
+
+TEST(Sidecar, ReadsTheTableAndTheBinlogPartition) {
+  const auto j = nlohmann::json::parse(kStatus);
+  const auto t = sidecar_table(j, "d", "p");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->bytes, 1200000u);
+  EXPECT_EQ(t->rows, 2000u);
+  EXPECT_EQ(t->deletes, 1900u);
+  EXPECT_FALSE(sidecar_table(j, "d", "nope").has_value());
+  EXPECT_FALSE(sidecar_table(nlohmann::json::parse("{}"), "d", "p").has_value());
+  const auto p = sidecar_binlog_partition(j);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->mount, "/binlog");
+  EXPECT_EQ(p->avail, 400000000u);
+  EXPECT_DOUBLE_EQ(p->growth_bytes_per_second.value_or(0), 1234.5);
+}
+
+TEST(Sidecar, LearnedBytesPerRowAreUsedOnlyWithEnoughRowsOfTheJobsKind) {
+  const auto s = mariadb();
+  const auto status = nlohmann::json::parse(kStatus);
+  const SidecarTable observed = *sidecar_table(status, "d", "p");
+  auto e = estimate(s, delete_job(1000, 1000));
+  const uint64_t sampled = e.bytes, table_part = e.table_bytes;
+  ASSERT_GT(table_part, 0u);
+  const auto c = calibrate(e, sql::DmlKind::Delete, observed, "http://x");
+  EXPECT_TRUE(c.used) << c.reason;
+  EXPECT_DOUBLE_EQ(c.observed_bytes_per_row, 600.0);
+  EXPECT_EQ(c.sampled_bytes, sampled);
+  // 600 B/row instead of the sampled ~1050 for the table part; GTID/XID/annotate stay.
+  EXPECT_EQ(e.bytes, sampled - table_part + 600u * 1000);
+  EXPECT_LE(e.low, e.bytes);
+  EXPECT_GE(e.high, e.bytes);
+
+  auto u = estimate(s, delete_job(1000, 1000));
+  EXPECT_FALSE(calibrate(u, sql::DmlKind::Update, observed, "http://x").used) << "updates were not observed";
+  EXPECT_EQ(u.bytes, sampled);
+  SidecarTable few = observed;
+  few.rows = 500;
+  few.deletes = 500;
+  auto f = estimate(s, delete_job(1000, 1000));
+  const auto fc = calibrate(f, sql::DmlKind::Delete, few, "http://x");
+  EXPECT_FALSE(fc.used);
+  EXPECT_NE(fc.reason.find("fewer than 1000"), std::string::npos) << fc.reason;
+  SidecarTable mixed = observed;
+  mixed.inserts = 1000;
+  mixed.deletes = 1000;
+  auto m = estimate(s, delete_job(1000, 1000));
+  EXPECT_FALSE(calibrate(m, sql::DmlKind::Delete, mixed, "http://x").used) << "half the rows are inserts";
 }
 
 policy::JobFigures job(uint64_t bytes, uint64_t rows) {

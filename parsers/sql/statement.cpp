@@ -298,6 +298,111 @@ std::variant<Dml, ParseError> parse_dml(std::string_view text) {
   return p.run();
 }
 
+std::variant<Insert, ParseError> parse_insert(std::string_view text) {
+  auto toks_v = tokenize(text);
+  if (auto* e = std::get_if<ParseError>(&toks_v)) return *e;
+  const auto& t = std::get<std::vector<Token>>(toks_v);
+  size_t i = 0;
+  auto word = [&](std::string_view w) { return t[i].kind == Tok::Word && t[i].value == w; };
+  auto punct = [&](std::string_view p) { return t[i].kind == Tok::Punct && t[i].value == p; };
+  auto name = [&](std::string& out) {
+    if (t[i].kind != Tok::Word && t[i].kind != Tok::Quoted) return false;
+    out = t[i].kind == Tok::Word ? std::string(text.substr(t[i].begin, t[i].end - t[i].begin)) : t[i].value;
+    ++i;
+    return true;
+  };
+  Insert ins;
+  if (!word("INSERT")) return ParseError{"not an INSERT"};
+  ++i;
+  while (word("IGNORE") || word("LOW_PRIORITY") || word("HIGH_PRIORITY") || word("DELAYED")) ++i;
+  if (word("INTO")) ++i;
+  std::string first;
+  if (!name(first)) return ParseError{"expected a table name after INSERT INTO"};
+  if (punct(".")) {
+    ++i;
+    ins.schema = first;
+    if (!name(ins.table)) return ParseError{"expected a table name after the database"};
+  } else {
+    ins.table = first;
+  }
+  if (punct("(")) {
+    ++i;
+    for (;;) {
+      std::string c;
+      if (!name(c)) return ParseError{"expected a column name in the INSERT column list"};
+      ins.columns.push_back(c);
+      if (punct(",")) { ++i; continue; }
+      if (punct(")")) { ++i; break; }
+      return ParseError{"expected ',' or ')' in the INSERT column list"};
+    }
+  }
+  if (!word("VALUES") && !word("VALUE")) return ParseError{"only INSERT ... VALUES (one row) is modelled"};
+  ++i;
+  if (!punct("(")) return ParseError{"expected '(' after VALUES"};
+  ++i;
+  int depth = 0;
+  size_t b = t[i].begin;
+  for (;; ++i) {
+    if (t[i].kind == Tok::End) return ParseError{"unterminated VALUES list"};
+    if (punct("(")) ++depth;
+    if (depth == 0 && (punct(",") || punct(")"))) {
+      std::string v(text.substr(b, t[i].begin - b));
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+      if (v.empty()) return ParseError{"empty value in VALUES"};
+      ins.values.push_back(v);
+      if (punct(")")) { ++i; break; }
+      b = t[i + 1].begin;
+      continue;
+    }
+    if (punct(")")) --depth;
+  }
+  if (punct(";")) ++i;
+  if (t[i].kind != Tok::End) return ParseError{"only a single-row INSERT ... VALUES is modelled"};
+  if (!ins.columns.empty() && ins.columns.size() != ins.values.size()) {
+    return ParseError{"INSERT names " + std::to_string(ins.columns.size()) + " columns but gives " +
+                      std::to_string(ins.values.size()) + " values"};
+  }
+  return ins;
+}
+
+std::variant<std::string, ParseError> trigger_statement(std::string_view body) {
+  auto toks_v = tokenize(body);
+  if (auto* e = std::get_if<ParseError>(&toks_v)) return *e;
+  const auto& t = std::get<std::vector<Token>>(toks_v);
+  size_t first = 0, last = t.size() - 1;  // [first, last): the statement's tokens
+  if (t[first].kind == Tok::Word && t[first].value == "BEGIN") {
+    ++first;
+    if (last == 0 || !(t[last - 1].kind == Tok::Word && t[last - 1].value == "END")) {
+      return ParseError{"BEGIN without a final END"};
+    }
+    --last;
+  }
+  while (last > first && t[last - 1].kind == Tok::Punct && t[last - 1].value == ";") --last;
+  if (first >= last) return ParseError{"empty trigger body"};
+  const std::string& verb = t[first].value;
+  if (t[first].kind != Tok::Word || (verb != "INSERT" && verb != "UPDATE" && verb != "DELETE")) {
+    return ParseError{"the trigger body is not a single INSERT, UPDATE or DELETE"};
+  }
+  std::string out;
+  size_t pos = t[first].begin;
+  for (size_t i = first; i < last; ++i) {
+    if (t[i].kind == Tok::Punct && t[i].value == ";") return ParseError{"the trigger body has several statements"};
+    if (t[i].kind == Tok::Word && (t[i].value == "NEW") && i + 1 < last && t[i + 1].value == ".") {
+      return ParseError{"the trigger body uses NEW.column"};
+    }
+    if (t[i].kind == Tok::Word && t[i].value == "OLD" && i + 2 < last && t[i + 1].kind == Tok::Punct &&
+        t[i + 1].value == "." && (t[i + 2].kind == Tok::Word || t[i + 2].kind == Tok::Quoted)) {
+      out.append(body.substr(pos, t[i].begin - pos));
+      out += ":" + (t[i + 2].kind == Tok::Word ? std::string(body.substr(t[i + 2].begin, t[i + 2].end - t[i + 2].begin))
+                                               : t[i + 2].value);
+      pos = t[i + 2].end;
+      i += 2;
+    }
+  }
+  out.append(body.substr(pos, t[last - 1].end - pos));
+  return out;
+}
+
 std::vector<std::string> bind_names(std::string_view text) {
   std::vector<std::string> out;
   auto toks = tokenize(text);

@@ -122,6 +122,12 @@ Subcommand add_preflight_command(CLI::App& app) {
   p->add_option("--warn-time-to-full", a->warn_ttf, "Seconds the projected time to full must stay above");
   p->add_option("--max-transaction-bytes", a->max_tx, "Largest transaction (burst) allowed");
   p->add_option("--rows-per-second", a->rows_per_second, "Assumed apply speed of the job without sleeps");
+  p->add_option("--sidecar", r.sidecar_url,
+                "Base URL of a running `binwatch watch` (e.g. http://127.0.0.1:9874): its observed bytes "
+                "per row of the table are shown beside the estimate, and used for the estimate and the "
+                "verdict when the job is logged as rows in batches and it saw at least 1000 rows of "
+                "the job's kind (deletes/updates), 90% or more of the table's rows; its binlog "
+                "partition is used when none can be statvfs'ed here. Unreachable: a warning");
   p->add_flag("--json", a->json, "JSON output with every number");
   return {p, [a] { return run(*a); }};
 }

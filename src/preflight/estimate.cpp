@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <numeric>
 
 namespace binwatch::preflight {
@@ -333,10 +334,104 @@ RowsEvents pack_rows_events(const ServerSettings& s, size_t column_count, bool u
   return r;
 }
 
+namespace {
+
+// A sampled row's payload in the rows events: before image, plus the after image for an UPDATE.
+std::string row_payload(const JobModel& job, const ImageColumns& ic, const SampleRow& r) {
+  std::string p = encode_image(job.shape, r.before, ic.before);
+  if (job.dml.kind == sql::DmlKind::Update) p += encode_image(job.shape, r.after, ic.after);
+  return p;
+}
+
+ImageColumns job_image_columns(const ServerSettings& s, const JobModel& job) {
+  return image_columns(job.shape, s.row_image, job.dml.kind, assigned_columns(job.shape, job.dml.assignments));
+}
+
+std::string percent(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  const double r = std::round(v * 100 * scale) / scale;
+  std::string t = std::to_string(r);
+  const size_t dot = t.find('.');
+  if (dot != std::string::npos) t = decimals > 0 ? t.substr(0, dot + 1 + static_cast<size_t>(decimals)) : t.substr(0, dot);
+  return t + "%";
+}
+
+std::string fmt_ratio_note(const RunsRatio& r, bool complete) {
+  if (complete) {
+    return "compression ratio " + percent(r.ratio, 1) + " measured on all " + std::to_string(r.rows) +
+           " rows the job changes, in key order, packed into rows events as the server does";
+  }
+  return "compression ratio " + percent(r.ratio, 1) + " (+-" + percent(r.relative_error, 0) +
+         ") measured on " + std::to_string(r.runs) + " runs of consecutive rows (" +
+         std::to_string(r.rows) + " rows) spread over the key range";
+}
+
+}  // namespace
+
+double mean_payload_bytes(const ServerSettings& s, const JobModel& job) {
+  const auto ic = job_image_columns(s, job);
+  const bool update = job.dml.kind == sql::DmlKind::Update;
+  double bytes = 0;
+  size_t n = 0;
+  for (const auto& r : job.sample) {
+    if (update && !r.changes) continue;
+    bytes += static_cast<double>(row_payload(job, ic, r).size());
+    ++n;
+  }
+  return n ? bytes / static_cast<double>(n) : 0;
+}
+
+std::optional<RunsRatio> runs_compression_ratio(const ServerSettings& s, const JobModel& job) {
+  if (!s.is_mariadb() || !s.mariadb_compress || job.runs.empty()) return std::nullopt;
+  const auto ic = job_image_columns(s, job);
+  const bool update = job.dml.kind == sql::DmlKind::Update;
+  // Per run: compressed and raw bytes of its compressed events (each event is its own zlib
+  // stream, as the server writes it: Rows_log_event::write_compressed -> binlog_buf_compress).
+  std::vector<double> packed, raw;
+  RunsRatio out;
+  for (const auto& run : job.runs) {
+    std::vector<std::string> ps;
+    for (const auto& r : run) {
+      if (update && !r.changes) continue;
+      ps.push_back(row_payload(job, ic, r));
+    }
+    std::vector<const std::string*> pp;
+    for (const auto& p : ps) pp.push_back(&p);
+    const RowsEvents re = pack_rows_events(s, job.shape.columns.size(), update, pp);
+    out.rows += ps.size();
+    if (re.compressible_data == 0) continue;
+    packed.push_back(static_cast<double>(re.compressed_data));
+    raw.push_back(static_cast<double>(re.compressible_data));
+  }
+  if (raw.empty()) return std::nullopt;
+  const double sum_p = std::accumulate(packed.begin(), packed.end(), 0.0);
+  const double sum_r = std::accumulate(raw.begin(), raw.end(), 0.0);
+  out.ratio = sum_p / sum_r;
+  out.runs = raw.size();
+  if (!job.runs_complete && raw.size() > 1) {
+    // Ratio estimator over clusters (the runs): Var(R) ~ (1 - f) / (n rbar^2) * s_d^2 with
+    // d_i = p_i - R r_i; f is the share of the job's rows the runs hold.
+    const double n = static_cast<double>(raw.size());
+    double ss = 0;
+    for (size_t i = 0; i < raw.size(); ++i) ss += (packed[i] - out.ratio * raw[i]) * (packed[i] - out.ratio * raw[i]);
+    const double rbar = sum_r / n;
+    const double f = job.count.rows > 0 ? std::min(1.0, static_cast<double>(out.rows) / static_cast<double>(job.count.rows)) : 0;
+    const double var = (1 - f) / (n * rbar * rbar) * ss / (n - 1);
+    out.relative_error = out.ratio > 0 ? 2.0 * std::sqrt(var) / out.ratio : 0;
+  } else if (!job.runs_complete) {
+    out.relative_error = 0.5;  // one run says little about a clustered table
+  }
+  return out;
+}
+
 Estimate estimate(const ServerSettings& s, const JobModel& job) {
   Estimate e;
   e.rows = job.count;
-  e.sampled_rows = job.sample.size();
+  // Complete runs hold every row the job changes, in key order: they are the sample then, and
+  // their rows events are packed and compressed exactly as the server will.
+  const bool complete = job.runs_complete && job.runs.size() == 1 && job.per_row.empty() && job.triggers.empty();
+  const std::vector<SampleRow>& sample = complete ? job.runs[0] : job.sample;
+  e.sampled_rows = sample.size();
   const uint64_t n = job.count.rows;
   const bool update = job.dml.kind == sql::DmlKind::Update;
   const bool orm = !job.per_row.empty();
@@ -370,7 +465,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
   std::vector<std::string> payloads;
   std::vector<double> payload_sizes;
   uint64_t changing = 0;
-  for (const auto& r : job.sample) {
+  for (const auto& r : sample) {
     if (update && !r.changes) {
       payloads.emplace_back();
       continue;
@@ -381,12 +476,12 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
     payload_sizes.push_back(static_cast<double>(p.size()));
     payloads.push_back(std::move(p));
   }
-  const double fraction = job.sample.empty() ? 1.0
-                          : static_cast<double>(changing) / static_cast<double>(job.sample.size());
-  auto [f_low, f_high] = update ? wilson(changing, job.sample.size()) : std::pair{1.0, 1.0};
-  if (update && job.sample.size() == n) f_low = f_high = fraction;
+  const double fraction = sample.empty() ? 1.0
+                          : static_cast<double>(changing) / static_cast<double>(sample.size());
+  auto [f_low, f_high] = update ? wilson(changing, sample.size()) : std::pair{1.0, 1.0};
+  if (update && sample.size() == n) f_low = f_high = fraction;
   e.changed_rows = round_u64(static_cast<double>(n) * fraction);
-  if (n > 0 && job.sample.empty()) {
+  if (n > 0 && sample.empty()) {
     e.warnings.push_back("no rows could be sampled: row images are not in the estimate");
   }
 
@@ -396,6 +491,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
     (void)child;
     maps += 60;
   }
+  for (const auto& t : job.triggers) maps += table_map_event_size(t.shape, s);
   if (!job.shape.cascade_children.empty()) {
     e.notes.push_back("foreign keys with ON DELETE CASCADE/SET NULL from " +
                       std::to_string(job.shape.cascade_children.size()) +
@@ -412,6 +508,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
   const double margin = (s.mariadb_compress || s.mysql_transaction_compression) ? 0.05 : 0.02;
   const uint64_t fixed_tx = gtid_event_size(s) + xid_event_size(s);
   Stats payload_stats = stats(payload_sizes);
+  double ratio_error = 0;  // relative sampling error of the compression ratio
 
   if (!orm) {
     const uint64_t batch = job.batch_rows > 0 ? std::min<uint64_t>(job.batch_rows, std::max<uint64_t>(n, 1))
@@ -427,23 +524,12 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
     if (rows_format) {
       // Compression ratio from contiguous runs (neighbouring rows compress together).
       std::optional<double> ratio;
-      if (s.is_mariadb() && s.mariadb_compress && !job.runs.empty()) {
-        uint64_t packed = 0, raw = 0;
-        for (const auto& run : job.runs) {
-          std::vector<std::string> ps;
-          for (const auto& r : run) {
-            if (update && !r.changes) continue;
-            std::string p = encode_image(job.shape, r.before, ic.before);
-            if (update) p += encode_image(job.shape, r.after, ic.after);
-            ps.push_back(std::move(p));
-          }
-          std::vector<const std::string*> pp;
-          for (const auto& p : ps) pp.push_back(&p);
-          const RowsEvents re = pack_rows_events(s, ncols, update, pp);
-          packed += re.compressed_data;
-          raw += re.compressible_data;
+      if (const auto rr = runs_compression_ratio(s, job)) {
+        if (!complete) {
+          ratio = rr->ratio;
+          ratio_error = rr->relative_error;
         }
-        if (raw > 0) ratio = static_cast<double>(packed) / static_cast<double>(raw);
+        e.notes.push_back(fmt_ratio_note(*rr, complete));
       }
       // Simulate statements over the sampled changing rows, `chunk` rows each.
       std::vector<const std::string*> chunk_rows;
@@ -462,8 +548,8 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
       if (chunk >= changing) {
         // One statement covers more rows than the sample: the sample is a slice of a longer
         // stream, so its last, partly filled event is left out of the per-row figure.
-        for (size_t i = 0; i < job.sample.size(); ++i) {
-          if (!(update && !job.sample[i].changes)) chunk_rows.push_back(&payloads[i]);
+        for (size_t i = 0; i < sample.size(); ++i) {
+          if (!(update && !sample[i].changes)) chunk_rows.push_back(&payloads[i]);
         }
         RowsEvents r = pack_rows_events(s, ncols, update, chunk_rows, ratio);
         chunk_rows.clear();
@@ -476,12 +562,73 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
         }
         total = r;
       } else {
-        for (size_t i = 0; i < job.sample.size(); ++i) {
-          if (update && !job.sample[i].changes) continue;
+        for (size_t i = 0; i < sample.size(); ++i) {
+          if (update && !sample[i].changes) continue;
           chunk_rows.push_back(&payloads[i]);
           if (chunk_rows.size() >= chunk) run();
         }
         run();
+      }
+      // Triggers: per job row, its row then each trigger's rows, every table switch a new rows
+      // event (the server flushes the pending event when the table changes), compressed one by
+      // one. Simulated over the sample as one statement.
+      uint64_t trigger_bytes = 0;
+      if (!job.triggers.empty()) {
+        struct Segment {
+          int key;
+          size_t columns;
+          bool update;
+          std::vector<const std::string*> rows;
+        };
+        std::vector<Segment> segs;
+        std::deque<std::string> store;
+        auto add = [&](int key, size_t columns, bool upd, const std::string* p) {
+          if (segs.empty() || segs.back().key != key) segs.push_back({key, columns, upd, {}});
+          segs.back().rows.push_back(p);
+        };
+        for (size_t i = 0; i < sample.size(); ++i) {
+          if (update && !sample[i].changes) continue;
+          add(-1, ncols, update, &payloads[i]);
+          for (size_t k = 0; k < job.triggers.size(); ++k) {
+            const auto& t = job.triggers[k];
+            if (i >= t.changes.size()) continue;
+            const bool t_update = !t.insert && t.dml.kind == sql::DmlKind::Update;
+            ImageColumns tic;
+            if (t.insert) {
+              // WRITE_ROWS: FULL the whole new row; MINIMAL the given and AUTO_INCREMENT columns;
+              // NOBLOB those plus every non-BLOB column.
+              tic.before.assign(t.shape.columns.size(), true);
+              for (size_t c = 0; c < tic.before.size() && s.row_image != RowImage::Full; ++c) {
+                const bool given = c < t.insert_columns.size() && t.insert_columns[c];
+                tic.before[c] = given || (s.row_image == RowImage::NoBlob && !t.shape.columns[c].blob);
+              }
+            } else {
+              tic = image_columns(t.shape, s.row_image, t.dml.kind, assigned_columns(t.shape, t.dml.assignments));
+            }
+            for (const auto& row : t.changes[i]) {
+              if (t_update && !row.changes) continue;
+              std::string p = encode_image(t.shape, row.before, tic.before);
+              if (t_update) p += encode_image(t.shape, row.after, tic.after);
+              store.push_back(std::move(p));
+              add(static_cast<int>(k), t.shape.columns.size(), t_update, &store.back());
+            }
+          }
+        }
+        total = RowsEvents{};
+        for (const auto& g : segs) {
+          const RowsEvents r = pack_rows_events(s, g.columns, g.update, g.rows);
+          total.bytes += r.bytes;
+          total.uncompressed += r.uncompressed;
+          total.events += r.events;
+          total.row_data += r.row_data;
+          if (g.key >= 0) trigger_bytes += r.bytes;
+        }
+        rows_counted = changing;
+        std::string names;
+        for (const auto& t : job.triggers) names += (names.empty() ? "" : ", ") + t.name;
+        e.notes.push_back("triggers modelled (" + names + "): their rows are logged in the job's "
+                          "statement, each job row and each trigger row set in rows events of "
+                          "their own (measured on MariaDB 10.11)");
       }
       double per_row = 0, per_row_raw = 0, events_per_row = 0, data_per_row = 0;
       if (rows_counted > 0) {
@@ -509,13 +656,22 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
       const uint64_t statements_with_rows = update && changing == 0 ? 0 : tx;
       const uint64_t fixed = statements_with_rows * (fixed_tx + per_stmt);
       e.bytes = round_u64(rows_bytes) + fixed;
+      const double trigger_share = total.bytes > 0 ? static_cast<double>(trigger_bytes) / static_cast<double>(total.bytes) : 0;
+      uint64_t trigger_maps = 0;
+      for (const auto& t : job.triggers) trigger_maps += table_map_event_size(t.shape, s);
+      e.table_bytes = round_u64(rows_bytes * (1 - trigger_share)) + statements_with_rows * (maps - trigger_maps);
       e.uncompressed_bytes = round_u64(per_row_raw * static_cast<double>(e.changed_rows)) + fixed;
       e.events = round_u64(events_per_row * static_cast<double>(e.changed_rows)) +
                  statements_with_rows * (2 + (s.log_statement_with_rows ? 1 : 0) + 1 +
                                          job.shape.cascade_children.size());
-      e.components.push_back({"row events", round_u64(rows_bytes),
-                              std::to_string(round_u64(per_row)) + " B/row on disk, " +
-                                  std::to_string(round_u64(data_per_row)) + " B/row of row images"});
+      e.components.push_back({"row events", round_u64(rows_bytes * (1 - trigger_share)),
+                              std::to_string(round_u64(per_row * (1 - trigger_share))) + " B/row on disk, " +
+                                  std::to_string(round_u64(data_per_row)) + " B/row of row images" +
+                                  (job.triggers.empty() ? "" : " (trigger rows included)")});
+      if (!job.triggers.empty()) {
+        e.components.push_back({"trigger row events", round_u64(rows_bytes * trigger_share),
+                                std::to_string(round_u64(per_row * trigger_share)) + " B per job row"});
+      }
       e.components.push_back({"table maps", statements_with_rows * maps,
                               std::to_string(maps) + " B per statement"});
       if (s.log_statement_with_rows) {
@@ -527,7 +683,7 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
                               std::to_string(fixed_tx) + " B per transaction"});
       e.largest_transaction_bytes =
           round_u64(per_row * fraction * static_cast<double>(std::min(batch, n))) + fixed_tx + per_stmt;
-      const double rel = relative_error(payload_stats, e.changed_rows) + margin;
+      const double rel = std::hypot(relative_error(payload_stats, e.changed_rows), ratio_error) + margin;
       const double rows_low = static_cast<double>(job.count.low) * f_low;
       const double rows_high = static_cast<double>(job.count.high) * f_high;
       const uint64_t tx_low = job.count.low == 0 ? 0 : ceil_div(job.count.low, batch);
@@ -558,8 +714,8 @@ Estimate estimate(const ServerSettings& s, const JobModel& job) {
     std::vector<double> tx_bytes, tx_raw;
     double own_rows = 0, own_stmt = 0, follow_rows = 0, events = 0;
     std::vector<double> follow_by_stmt(job.per_row.size(), 0.0);
-    for (size_t i = 0; i < job.sample.size(); ++i) {
-      const auto& r = job.sample[i];
+    for (size_t i = 0; i < sample.size(); ++i) {
+      const auto& r = sample[i];
       if (update && !r.changes) continue;
       // "DELETE FROM `db`.`t` WHERE `id` = 123"-sized text.
       uint64_t pk_len = 1;

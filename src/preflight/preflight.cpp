@@ -34,6 +34,11 @@ std::optional<uint64_t> to_u64(const std::optional<std::string>& s) {
   }
 }
 
+std::string lower_ascii(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
   return s;
@@ -105,10 +110,15 @@ struct SelectList {
   int changes_at = -1;
 };
 
-SelectList select_list(const TableShape& t, const std::vector<sql::Assignment>& set) {
+// `fetch`: columns to read (empty = all); the others come back as NULL (the compression runs read
+// only the columns the row images hold).
+SelectList select_list(const TableShape& t, const std::vector<sql::Assignment>& set,
+                       const std::vector<bool>& fetch = {}) {
   SelectList l;
   std::vector<std::string> items;
-  for (const auto& c : t.columns) items.push_back(quote_identifier(c.name));
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    items.push_back(fetch.empty() || (i < fetch.size() && fetch[i]) ? quote_identifier(t.columns[i].name) : "NULL");
+  }
   l.columns = items.size();
   l.json_size_at.assign(t.columns.size(), -1);
   for (size_t i = 0; i < t.columns.size(); ++i) {
@@ -239,8 +249,10 @@ struct Sampler {
     return out;
   }
 
-  // `count` runs of up to `k` consecutive matching rows (key order) from random key positions.
-  std::vector<ResultRows> runs(const std::string& list, const std::string& cond, size_t count, size_t k) {
+  // `count` runs of up to `k` consecutive matching rows (key order) from random key positions
+  // (`from_start`: one run from the smallest matching key).
+  std::vector<ResultRows> runs(const std::string& list, const std::string& cond, size_t count, size_t k,
+                               bool from_start) {
     std::vector<ResultRows> out(count);
     const auto pk = integer_pk(t);
     if (!pk || count == 0) return {};
@@ -253,7 +265,7 @@ struct Sampler {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     std::string q;
     for (size_t i = 0; i < count; ++i) {
-      const long double x = lo + (hi - lo) * (static_cast<long double>(i) + u(rng)) / static_cast<long double>(count);
+      const long double x = from_start ? lo : lo + (hi - lo) * (static_cast<long double>(i) + u(rng)) / static_cast<long double>(count);
       q += std::string(i ? " UNION ALL " : "") + "(SELECT " + list + ", " + std::to_string(i) + " FROM " +
            qualified(t) + " WHERE " + pkq + " >= " + std::to_string(static_cast<long long>(std::floor(x))) +
            (w.empty() ? "" : " AND " + w) + " ORDER BY " + pkq + " LIMIT " + std::to_string(k) + ")";
@@ -367,7 +379,7 @@ PartitionInfo look_at_partition(Connection& c, const PreflightRequest& req, cons
   if (dir.empty()) {
     if (!req.local_server) {
       p.source = "unknown: the server is not on this host; run preflight on the primary, or give "
-                 "--binlog-dir / --free-bytes (the sidecar's status API is not available yet)";
+                 "--binlog-dir / --free-bytes, or --sidecar URL of the sidecar on the primary";
       return p;
     }
     if (s.log_bin_basename.empty()) {
@@ -481,24 +493,42 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
                                        : sampler.rows(list.sql, cond, want, order_limit);
   for (const auto& r : raw) job.sample.push_back(to_sample(job.shape, list, r, dml.kind == sql::DmlKind::Update));
   if (s.mariadb_compress && !orm && !job.sample.empty() && order_limit.empty()) {
-    // Runs of about one rows event (binlog_row_event_max_size) for the compression ratio.
-    double bytes = 0;
-    for (const auto& r : job.sample) {
-      for (const auto& v : r.before) bytes += static_cast<double>(v.bytes.size()) + 1;
+    // Runs of about one rows event (binlog_row_event_max_size of row payloads under the row image
+    // in force) for the compression ratio. A job whose rows fit in kAllRowsEvents events is read
+    // whole, in key order (the ratio is then exact); a bigger one gets kRuns runs spread over the
+    // key range: real tables are clustered, and 8 runs missed a NULL-heavy table's ratio by a
+    // third (docs/preflight-accuracy.md).
+    constexpr size_t kRuns = 48, kAllRowsEvents = 128;
+    const double avg = std::max(1.0, mean_payload_bytes(s, job));
+    const size_t k = static_cast<size_t>(std::clamp(static_cast<double>(s.row_event_max_size) / avg, 1.0, 2000.0));
+    const uint64_t all_limit = static_cast<uint64_t>(k) * kAllRowsEvents;
+    const bool whole = job.count.high <= all_limit;
+    // Only the columns in the images are read (a MINIMAL image of fat rows is the key alone).
+    const auto ic = image_columns(job.shape, s.row_image, dml.kind, assigned_columns(job.shape, dml.assignments));
+    std::vector<bool> fetch(job.shape.columns.size(), false);
+    for (size_t i = 0; i < fetch.size(); ++i) {
+      fetch[i] = (i < ic.before.size() && ic.before[i]) || (i < ic.after.size() && ic.after[i]);
     }
-    const double avg = std::max(1.0, bytes / static_cast<double>(job.sample.size()));
-    const size_t k = static_cast<size_t>(std::clamp(static_cast<double>(s.row_event_max_size) / avg, 1.0, 400.0));
-    for (const auto& run : sampler.runs(list.sql, cond, 8, k)) {
-      std::vector<SampleRow> rows;
-      for (const auto& r : run) rows.push_back(to_sample(job.shape, list, r, dml.kind == sql::DmlKind::Update));
-      if (!rows.empty()) job.runs.push_back(std::move(rows));
-    }
+    const SelectList run_list = select_list(job.shape, dml.assignments, fetch);
+    auto keep = [&](const std::vector<ResultRows>& runs) {
+      job.runs.clear();
+      for (const auto& run : runs) {
+        std::vector<SampleRow> rows;
+        for (const auto& r : run) rows.push_back(to_sample(job.shape, run_list, r, dml.kind == sql::DmlKind::Update));
+        if (!rows.empty()) job.runs.push_back(std::move(rows));
+      }
+    };
+    if (whole) keep(sampler.runs(run_list.sql, cond, 1, static_cast<size_t>(all_limit) + 1, true));
+    job.runs_complete = whole && job.runs.size() == 1 && job.runs[0].size() <= all_limit;
+    // A big job (or more rows than counted): kRuns runs spread over the key range.
+    if (!job.runs_complete) keep(sampler.runs(run_list.sql, cond, kRuns, k, false));
   }
 
-  // Per-row follow-up statements, run as SELECTs for every sampled row.
-  for (const auto& stmt_text : req.per_row) {
+  // Per-row follow-up statements, run as SELECTs for every sampled row (`what` names the option
+  // or trigger in errors).
+  auto follow_up = [&](const std::string& stmt_text, const std::string& what) {
     auto parsed = sql::parse_dml(stmt_text);
-    if (auto* e = std::get_if<sql::ParseError>(&parsed)) throw std::invalid_argument("--per-row: " + e->message);
+    if (auto* e = std::get_if<sql::ParseError>(&parsed)) throw std::invalid_argument(what + ": " + e->message);
     PerRowStatement st;
     st.text = stmt_text;
     st.dml = std::get<sql::Dml>(parsed);
@@ -509,7 +539,7 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
     for (const auto& b : binds) {
       const int i = job.shape.index_of(b);
       if (i < 0) {
-        throw std::invalid_argument("--per-row: :" + b + " is not a column of " + out.table +
+        throw std::invalid_argument(what + ": :" + b + " is not a column of " + out.table +
                                     " (binds name the deleted row's columns)");
       }
       bind_cols.push_back(i);
@@ -531,7 +561,99 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
       st.changes.push_back(std::move(rows));
       st.text_bytes.push_back(sql::substitute_binds(stmt_text, values).size());
     }
-    job.per_row.push_back(std::move(st));
+    return st;
+  };
+  for (const auto& stmt_text : req.per_row) job.per_row.push_back(follow_up(stmt_text, "--per-row"));
+
+  // Simple DELETE triggers (one INSERT ... VALUES, UPDATE or DELETE on OLD.columns): their rows
+  // are logged in the job's statement, as rows events of their own between the job's rows
+  // (measured on MariaDB 10.11: Delete_rows(t), Write_rows(audit), Delete_rows(t), ...).
+  if (dml.kind == sql::DmlKind::Delete && !orm && !job.shape.triggers.empty()) {
+    const auto trg = c.query(
+        "SELECT TRIGGER_NAME, ACTION_TIMING, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+        "WHERE EVENT_OBJECT_SCHEMA = " + c.quote(dml.schema) + " AND EVENT_OBJECT_TABLE = " +
+        c.quote(dml.table) + " AND EVENT_MANIPULATION = 'DELETE' ORDER BY ACTION_TIMING, ACTION_ORDER");
+    for (const auto& r : trg.rows) {
+      const std::string name = r[0].value_or(""), timing = r[1].value_or("");
+      const std::string label = timing + " DELETE " + name;
+      const auto body = sql::trigger_statement(r[2].value_or(""));
+      if (const auto* e = std::get_if<sql::ParseError>(&body)) {
+        out.warnings.push_back("trigger " + name + " is not modelled (" + e->message + "): the rows it "
+                               "changes are logged too and are NOT in this estimate");
+        continue;
+      }
+      const std::string text = std::get<std::string>(body);
+      PerRowStatement st;
+      const auto ins = sql::parse_insert(text);
+      if (const auto* i = std::get_if<sql::Insert>(&ins)) {
+        // The inserted row: listed columns from their expressions, the others from their default
+        // (AUTO_INCREMENT: the table's next value), evaluated by the server per sampled row.
+        st.text = text;
+        st.insert = true;
+        st.dml.kind = sql::DmlKind::Update;  // unused for inserts
+        st.dml.schema = i->schema.empty() ? dml.schema : i->schema;
+        st.dml.table = i->table;
+        st.shape = load_shape(c, st.dml.schema, st.dml.table, s);
+        const std::string where = " WHERE TABLE_SCHEMA = " + c.quote(st.dml.schema) + " AND TABLE_NAME = " + c.quote(st.dml.table);
+        const auto defaults = c.query("SELECT COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS" + where + " ORDER BY ORDINAL_POSITION");
+        const std::string next_id = c.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES" + where).value_or("1");
+        std::vector<std::string> exprs;
+        st.insert_columns.assign(st.shape.columns.size(), false);
+        for (size_t k = 0; k < st.shape.columns.size(); ++k) {
+          const std::string& col = st.shape.columns[k].name;
+          std::string e = "NULL";
+          if (k < defaults.rows.size()) {
+            if (defaults.rows[k][1].value_or("").find("auto_increment") != std::string::npos) {
+              e = next_id;
+              st.insert_columns[k] = true;
+            } else if (defaults.rows[k][0]) {
+              e = *defaults.rows[k][0];
+            }
+          }
+          const std::vector<std::string>& cols = i->columns;
+          for (size_t v = 0; v < cols.size(); ++v) {
+            if (lower_ascii(cols[v]) == lower_ascii(col)) {
+              e = i->values[v];
+              st.insert_columns[k] = true;
+            }
+          }
+          if (cols.empty() && k < i->values.size()) {
+            e = i->values[k];
+            st.insert_columns[k] = true;
+          }
+          exprs.push_back(e);
+        }
+        std::string list;
+        for (const auto& e : exprs) list += (list.empty() ? "" : ", ") + e;
+        const auto binds = sql::bind_names(list);
+        for (const auto& row : job.sample) {
+          std::map<std::string, std::string> values;
+          for (const auto& b : binds) {
+            const int at = job.shape.index_of(b);
+            if (at < 0) throw std::invalid_argument("trigger " + name + ": OLD." + b + " is not a column of " + out.table);
+            const Value& v = row.before[static_cast<size_t>(at)];
+            values[b] = v.null ? "NULL" : c.quote(v.bytes);
+          }
+          const auto rr = c.query("SELECT " + sql::substitute_binds(list, values));
+          SampleRow one;
+          one.before.resize(st.shape.columns.size());
+          for (size_t k = 0; k < one.before.size() && !rr.rows.empty() && k < rr.rows[0].size(); ++k) {
+            if (rr.rows[0][k]) {
+              one.before[k].null = false;
+              one.before[k].bytes = *rr.rows[0][k];
+            }
+          }
+          st.changes.push_back({one});
+          st.text_bytes.push_back(0);
+        }
+      } else {
+        st = follow_up(text, "trigger " + name);
+      }
+      st.name = label;
+      job.triggers.push_back(std::move(st));
+    }
+    // The ones not modelled were warned about above.
+    job.shape.triggers.clear();
   }
 
   out.estimate = estimate(s, job);
@@ -543,8 +665,44 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
                                  "second) writes nothing, which only makes the job smaller");
   }
 
+  // What a running sidecar has learned about the table (a failure to ask it is a warning).
+  std::optional<nlohmann::json> sidecar;
+  if (!req.sidecar_url.empty()) {
+    try {
+      sidecar = fetch_sidecar_status(req.sidecar_url);
+    } catch (const std::exception& e) {
+      out.warnings.push_back(std::string("sidecar not used: ") + e.what());
+    }
+  }
+  if (sidecar) {
+    if (const auto t = sidecar_table(*sidecar, dml.schema, dml.table)) {
+      out.calibration = calibrate(out.estimate, dml.kind, *t, req.sidecar_url);
+    } else {
+      Calibration none;
+      none.source = req.sidecar_url;
+      none.reason = "the sidecar has seen no rows of this table yet";
+      none.sampled_bytes = out.estimate.bytes;
+      none.sampled_low = out.estimate.low;
+      none.sampled_high = out.estimate.high;
+      out.calibration = none;
+    }
+  }
+
   // Partition and background growth (sampled across the work above, at least growth_sample_ms).
   out.partition = look_at_partition(c, req, s, out.warnings);
+  if (!out.partition.known && sidecar) {
+    if (const auto sp = sidecar_binlog_partition(*sidecar)) {
+      out.partition.known = true;
+      out.partition.path = sp->mount;
+      out.partition.source = "sidecar " + req.sidecar_url;
+      out.partition.free_bytes = sp->avail;
+      out.partition.total_bytes = req.total_bytes.value_or(sp->size);
+      if (!req.growth_bytes_per_second && sp->growth_bytes_per_second) {
+        out.partition.growth_bytes_per_second = *sp->growth_bytes_per_second;
+        out.partition.growth_source = "sidecar projection";
+      }
+    }
+  }
   if (req.growth_bytes_per_second) {
     out.partition.growth_bytes_per_second = *req.growth_bytes_per_second;
     out.partition.growth_source = "given";

@@ -79,8 +79,27 @@ nlohmann::ordered_json result_json(const PreflightResult& r) {
                    {"events", e.events},
                    {"rows_per_transaction", e.batch_rows},
                    {"largest_transaction_bytes", e.largest_transaction_bytes},
-                   {"components", comps},
-                   {"calibration", nullptr}};
+                   {"components", comps}};
+  if (r.calibration) {
+    const auto& c = *r.calibration;
+    j["estimate"]["calibration"] = {
+        {"source", c.source},
+        {"observed", c.observed},
+        {"observed_bytes", c.table.bytes},
+        {"observed_rows", c.table.rows},
+        {"observed_inserts", c.table.inserts},
+        {"observed_updates", c.table.updates},
+        {"observed_deletes", c.table.deletes},
+        {"observed_bytes_per_row", c.observed ? ordered_json(c.observed_bytes_per_row) : ordered_json(nullptr)},
+        {"sampled_bytes_per_row", c.sampled_bytes_per_row},
+        {"used", c.used},
+        {"reason", c.reason},
+        {"sampled_bytes", c.sampled_bytes},
+        {"sampled_low", c.sampled_low},
+        {"sampled_high", c.sampled_high}};
+  } else {
+    j["estimate"]["calibration"] = nullptr;
+  }
   j["plan"] = {{"batch_rows", r.batch_rows}, {"sleep_ms", r.sleep_ms}};
   const auto& p = r.partition;
   j["partition"] = {{"known", p.known},
@@ -181,7 +200,27 @@ std::string result_table(const PreflightResult& r) {
   for (const auto& w : r.warnings) o += fmt::format("  warning    {}\n", w);
   for (const auto& w : e.warnings) o += fmt::format("  warning    {}\n", w);
   for (const auto& n : e.notes) o += fmt::format("  note       {}\n", n);
-  o += "  calibration: none (learned bytes per row come from the sidecar, which does not exist yet)\n";
+  if (r.calibration) {
+    const auto& c = *r.calibration;
+    if (c.observed) {
+      o += fmt::format("  calibration observed by the sidecar: {:.0f} B/row over {} rows ({} inserts, {} updates, "
+                       "{} deletes); sampled {:.0f} B/row (row events + table maps)\n",
+                       c.observed_bytes_per_row, c.table.rows, c.table.inserts, c.table.updates, c.table.deletes,
+                       c.sampled_bytes_per_row);
+    } else {
+      o += fmt::format("  calibration sidecar {}: no rows of this table observed yet\n", c.source);
+    }
+    o += fmt::format("             {}\n", c.reason);
+    if (c.used) {
+      o += fmt::format("             sampled estimate was {} (range {} .. {})\n", human_bytes(static_cast<double>(c.sampled_bytes)),
+                       human_bytes(static_cast<double>(c.sampled_low)), human_bytes(static_cast<double>(c.sampled_high)));
+    }
+  } else {
+    bool unread = false;
+    for (const auto& w : r.warnings) unread = unread || w.rfind("sidecar not used", 0) == 0;
+    o += unread ? "  calibration none (the sidecar could not be read: see the warning)\n"
+                : "  calibration none (give --sidecar URL of a running `binwatch watch` to compare with observed bytes per row)\n";
+  }
   o += fmt::format("  took {:.2f} s\n", r.elapsed_seconds);
   return o;
 }

@@ -13,7 +13,9 @@
 // A row image is a NULL bitmap over the image's columns plus each non-NULL value (fixed size or
 // length prefix + bytes). Image columns follow binlog_row_image: FULL all; MINIMAL the primary key
 // before, the assigned columns after; NOBLOB all but BLOB/TEXT (primary key and assigned kept).
-// An UPDATE that leaves a row unchanged writes nothing for it.
+// An UPDATE that leaves a row unchanged writes nothing for it. Rows a trigger changes are logged
+// inside the statement, and each table switch starts a new rows event: with a DELETE trigger
+// every job row and every trigger row set is an event of its own (measured on MariaDB 10.11).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,7 +49,12 @@ struct RowCount {
 
 // A statement an ORM runs for each row the job deletes (counter caches, touch).
 struct PerRowStatement {
+  std::string name;  // triggers: "AFTER DELETE name"
   std::string text;  // as given, with :binds
+  bool insert = false;  // a trigger's INSERT: changes[i] holds the inserted row in `before`
+  // INSERT: the columns it gives a value (listed, or all without a list) and AUTO_INCREMENT ones:
+  // what a MINIMAL image logs (measured on MariaDB 10.11: defaulted columns are left out).
+  std::vector<bool> insert_columns;
   sql::Dml dml;
   TableShape shape;
   // Per sampled job row (same order as JobModel::sample): the rows this statement changes.
@@ -63,9 +70,18 @@ struct JobModel {
   std::vector<SampleRow> sample;  // rows the job changes (UPDATE: `changes` says which)
   // Contiguous runs of matching rows in key order, about one rows event each: compression depends
   // on neighbouring rows, which the spread-out `sample` does not keep. Empty: use `sample`.
+  // Real tables are clustered (rows written together look alike, and compress alike), so there
+  // are many runs spread over the key range, and the compression ratio's sampling error between
+  // runs goes into the low/high range. `runs_complete`: one run holding every row the job
+  // changes, in key order (a small job): the ratio is then exact, not sampled.
   std::vector<std::vector<SampleRow>> runs;
+  bool runs_complete = false;
   RowCount count;
   std::vector<PerRowStatement> per_row;
+  // Simple DELETE triggers of the table (one INSERT/UPDATE/DELETE on OLD.columns), sampled like
+  // per-row statements: their rows are logged inside the job's statement, as rows events of their
+  // own between the job's rows (so the job's rows no longer share events either).
+  std::vector<PerRowStatement> triggers;
   uint64_t batch_rows = 0;  // rows per statement/transaction; 0 = the whole job at once
   uint64_t sleep_ms = 0;
 };
@@ -79,6 +95,9 @@ struct Component {
 struct Estimate {
   uint64_t bytes = 0, low = 0, high = 0;  // on-disk binlog bytes
   uint64_t uncompressed_bytes = 0;
+  // The part a sidecar attributes to the job's table (its row events and table maps); 0 when the
+  // job is not logged as rows of it in batches (statement format, ORM loop).
+  uint64_t table_bytes = 0;
   RowCount rows;
   uint64_t changed_rows = 0;  // UPDATE: rows expected to change (= rows for DELETE)
   uint64_t transactions = 0;
@@ -111,6 +130,22 @@ std::vector<bool> assigned_columns(const TableShape& t, const std::vector<sql::A
 // bytes compress like the server's.
 std::string encode_image(const TableShape& t, const RowValues& values,
                          const std::vector<bool>& present);
+
+// Mean bytes of one row's payload in the rows events (before [+ after] image under the server's
+// binlog_row_image) over the changing rows of `job.sample`; 0 without any. The sampler sizes its
+// compression runs with it (rows per rows event = binlog_row_event_max_size / this).
+double mean_payload_bytes(const ServerSettings& s, const JobModel& job);
+
+// The compression ratio (compressed / raw row data of the compressed events) measured on
+// `job.runs`, and its relative sampling error (about 95%, 0 for complete runs). nullopt when the
+// runs hold no compressed event.
+struct RunsRatio {
+  double ratio = 1.0;
+  double relative_error = 0;
+  size_t runs = 0;
+  uint64_t rows = 0;
+};
+std::optional<RunsRatio> runs_compression_ratio(const ServerSettings& s, const JobModel& job);
 
 // Row events for a sequence of row payloads (before [+ after] image) of one statement.
 struct RowsEvents {

@@ -11,6 +11,7 @@
 #include "binwatch/policy/preflight_policy.h"
 #include "binwatch/preflight/estimate.h"
 #include "binwatch/preflight/server_settings.h"
+#include "binwatch/preflight/sidecar.h"
 
 namespace binwatch::mysql {
 class Connection;
@@ -35,6 +36,9 @@ struct PreflightRequest {
   std::optional<double> growth_bytes_per_second;
   unsigned growth_sample_ms = 500;  // SHOW MASTER STATUS twice, this far apart (overlaps the work)
   bool local_server = true;         // connected over a socket or to localhost
+  // A running sidecar (`binwatch watch`) to learn bytes per row from (and the binlog partition,
+  // when it cannot be statvfs'ed here): its base URL, e.g. http://127.0.0.1:9874. Empty: none.
+  std::string sidecar_url;
 };
 
 struct PartitionInfo {
@@ -53,6 +57,7 @@ struct PreflightResult {
   std::string table;      // db.t
   Estimate estimate;
   PartitionInfo partition;
+  std::optional<Calibration> calibration;  // with --sidecar, when its status was read
   std::optional<policy::Verdict> verdict;  // absent when the partition is unknown
   policy::PreflightPolicy policy;
   uint64_t batch_rows = 0, sleep_ms = 0;

@@ -3,7 +3,8 @@
 //   DELETE [LOW_PRIORITY] [QUICK] [IGNORE] FROM [db.]t [WHERE cond] [ORDER BY ...] [LIMIT n]
 //   UPDATE [LOW_PRIORITY] [IGNORE] [db.]t SET col = expr [, ...] [WHERE cond] [ORDER BY] [LIMIT n]
 // Multi-table forms (DELETE t1 FROM ..., DELETE ... USING, UPDATE t1 JOIN t2 / UPDATE t1, t2,
-// WITH ...) are recognised and refused with an explanation. Expressions are not parsed: they are
+// WITH ...) are recognised and refused with an explanation. Also the simple trigger bodies
+// preflight models: one INSERT ... VALUES (one row), UPDATE or DELETE using OLD.columns. Expressions are not parsed: they are
 // kept as the original text and evaluated by the server (that is what makes the estimate honest).
 // Grammar followed: MariaDB 10.11 sql/sql_yacc.yy (delete, update rules).
 #include <cstdint>
@@ -38,6 +39,19 @@ struct ParseError {
 };
 
 std::variant<Dml, ParseError> parse_dml(std::string_view text);
+
+// INSERT [IGNORE] [INTO] [db.]t [(c1, ...)] VALUE[S] (e1, ...): one row, expressions kept as text.
+struct Insert {
+  std::string schema, table;
+  std::vector<std::string> columns;  // empty: all columns in table order
+  std::vector<std::string> values;   // expression texts
+};
+std::variant<Insert, ParseError> parse_insert(std::string_view text);
+
+// The body of a simple trigger (information_schema.TRIGGERS.ACTION_STATEMENT) as one statement
+// with `OLD.col` written as the bind `:col`: a single statement, optionally inside BEGIN ... END.
+// A ParseError says why it is not simple (several statements, IF/CALL/SET, NEW.col, ...).
+std::variant<std::string, ParseError> trigger_statement(std::string_view action_statement);
 
 // Named binds `:name` outside strings, comments and quoted identifiers, in order of appearance,
 // each name once.
