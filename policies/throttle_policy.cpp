@@ -134,10 +134,12 @@ std::optional<Hit> entry_hit(const ThrottleLevel& l, const ThrottleInputs& in) {
     return Hit{"time_to_full", *in.time_to_full_s, *l.time_to_full_below_s,
                "partition " + (in.mount.empty() ? std::string("of the binlog") : in.mount) + " fills in " +
                    fmt_seconds(*in.time_to_full_s) + " (" + l.name + " below " + fmt_seconds(*l.time_to_full_below_s) + ")"};
-  if (l.free_below_percent && in.free_percent && *in.free_percent < *l.free_below_percent)
+  if (l.free_below_percent && in.free_percent && *in.free_percent < *l.free_below_percent) {
+    const std::string& mount = in.free_mount.empty() ? in.mount : in.free_mount;
     return Hit{"free_percent", *in.free_percent, *l.free_below_percent,
-               "partition " + (in.mount.empty() ? std::string("of the binlog") : in.mount) + " has " +
+               "partition " + (mount.empty() ? std::string("of the binlog") : mount) + " has " +
                    fmt_number(*in.free_percent) + "% free (" + l.name + " below " + fmt_number(*l.free_below_percent) + "%)"};
+  }
   if (l.replica_lag_above_s && in.replica_lag_s && *in.replica_lag_s > *l.replica_lag_above_s)
     return Hit{"replica_lag", *in.replica_lag_s, *l.replica_lag_above_s,
                "a replica is " + fmt_number(*in.replica_lag_s) + " s behind (" + l.name + " above " +
@@ -358,6 +360,17 @@ std::string_view default_throttle_policy_toml() { return kDefaultThrottlePolicyT
 const ThrottlePolicy& default_throttle_policy() {
   static const ThrottlePolicy p = parse_throttle_policy(kDefaultThrottlePolicyToml);
   return p;
+}
+
+void add_partition(ThrottleInputs& in, std::string_view mount, double time_to_full_s, double free_percent) {
+  if (!in.time_to_full_s || time_to_full_s < *in.time_to_full_s) {
+    in.time_to_full_s = time_to_full_s;
+    in.mount = std::string(mount);
+  }
+  if (!in.free_percent || free_percent < *in.free_percent) {
+    in.free_percent = free_percent;
+    in.free_mount = std::string(mount);
+  }
 }
 
 LevelDecision decide_level(const ThrottlePolicy& policy, const ThrottleInputs& in, const LevelState& prev,

@@ -128,6 +128,35 @@ TEST(ThrottlePolicy, FreeSpaceAndReplicaLagRaiseLevelsToo) {
   EXPECT_EQ(d.next.level, 0);
 }
 
+TEST(ThrottlePolicy, FreeShareReasonNamesThePartitionWhoseShareCrossed) {
+  const auto& p = default_throttle_policy();
+  // Two binlog partitions: /a fills first (20 min, plenty free), /b is nearly full but not growing.
+  ThrottleInputs in;
+  add_partition(in, "/a", 20 * 60, 60);
+  add_partition(in, "/b", kInf, 2.5);
+  EXPECT_EQ(in.mount, "/a");
+  EXPECT_EQ(in.free_mount, "/b");
+  EXPECT_DOUBLE_EQ(*in.time_to_full_s, 20 * 60);
+  EXPECT_DOUBLE_EQ(*in.free_percent, 2.5);
+  auto d = decide_level(p, in, LevelState{}, 0);
+  EXPECT_EQ(d.next.level, 3);  // critical below 3% free (the 20 min alone is pause)
+  EXPECT_EQ(d.metric, "free_percent");
+  EXPECT_NE(d.reason.find("partition /b has 2.5% free"), std::string::npos) << d.reason;
+  EXPECT_EQ(d.reason.find("/a"), std::string::npos) << d.reason;
+
+  // The other order of sampling gives the same figures and names.
+  ThrottleInputs rev;
+  add_partition(rev, "/b", kInf, 2.5);
+  add_partition(rev, "/a", 20 * 60, 60);
+  EXPECT_EQ(rev.mount, "/a");
+  EXPECT_EQ(rev.free_mount, "/b");
+  // When the time to full decides, its own partition is named.
+  add_partition(rev, "/c", 5 * 60, 40);
+  d = decide_level(p, rev, LevelState{}, 0);
+  EXPECT_EQ(d.metric, "time_to_full");
+  EXPECT_NE(d.reason.find("partition /c fills in"), std::string::npos) << d.reason;
+}
+
 TEST(ThrottlePolicy, CheckAnswersFollowFrenoCodes) {
   auto p = default_throttle_policy();
   p.forbidden_apps = {"reckless-*"};

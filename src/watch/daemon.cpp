@@ -301,16 +301,13 @@ class Daemon {
 
 void Daemon::update_throttle(const ControlState& state) {
   policy::ThrottleInputs in;
-  // The binlog partition that is closest to full decides (burst of open transactions included).
+  // The binlog partition closest to full decides (burst of open transactions included); the free
+  // share is the smallest one, named after its own partition.
   for (const auto& m : state.mounts) {
     if (!m.target.holds_binlog || m.usage.size == 0) continue;
     const double ttf = std::min(m.projection.time_to_full_burst, m.projection.time_to_full);
     const double free_pct = 100.0 * static_cast<double>(m.usage.avail) / static_cast<double>(m.usage.size);
-    if (!in.time_to_full_s || ttf < *in.time_to_full_s) {
-      in.time_to_full_s = ttf;
-      in.mount = m.target.mount;
-    }
-    if (!in.free_percent || free_pct < *in.free_percent) in.free_percent = free_pct;
+    policy::add_partition(in, m.target.mount, ttf, free_pct);
   }
   if (m_health) in.replica_lag_s = m_health->worst_lag_seconds();
   m_throttle->set_bytes_per_row(state.bytes_per_row_global);

@@ -26,6 +26,7 @@ constexpr std::string_view kFlagMarker = "binwatch throttle flag";
 json inputs_json(const policy::ThrottleInputs& in) {
   json j;
   j["mount"] = in.mount;
+  j["free_mount"] = in.free_mount.empty() ? in.mount : in.free_mount;
   j["time_to_full_seconds"] = in.time_to_full_s ? finite_or_null(*in.time_to_full_s) : json(nullptr);
   j["free_percent"] = in.free_percent ? json(*in.free_percent) : json(nullptr);
   j["replica_lag_seconds"] = in.replica_lag_s ? json(*in.replica_lag_s) : json(nullptr);

@@ -81,8 +81,15 @@ struct ThrottleInputs {
   std::optional<double> time_to_full_s;  // nullopt: no projection yet; +inf: not growing
   std::optional<double> free_percent;
   std::optional<double> replica_lag_s;   // nullopt: no replica measured
-  std::string mount;                     // the binlog partition the figures are about (messages)
+  // The binlog partitions the figures are about (messages): with several, the one that fills
+  // first and the one with the smallest free share can differ.
+  std::string mount;       // of time_to_full_s
+  std::string free_mount;  // of free_percent (empty: `mount`)
 };
+
+// Pure: folds one binlog partition's figures into `in`, which ends up with the shortest time to
+// full and the smallest free share, each with the mount it comes from.
+void add_partition(ThrottleInputs& in, std::string_view mount, double time_to_full_s, double free_percent);
 
 struct LevelState {
   int level = 0;
