@@ -204,13 +204,26 @@ void ThrottleEngine::update(const policy::ThrottleInputs& in, int64_t now_ms) {
   sync_flags_locked(now_ms);
 }
 
+std::string ThrottleEngine::tracked_app_locked(std::string_view app) {
+  if (m_check_draws.find(app) != m_check_draws.end() || m_check_draws.size() < kMaxTrackedApps) return std::string(app);
+  if (!m_said_untracked) {
+    m_said_untracked = true;
+    spdlog::warn("throttle: {} apps asked /check already; the checks of any other app (first: {}) are counted as "
+                 "app=\"{}\" from now on",
+                 kMaxTrackedApps, json(std::string(app.substr(0, 100))).dump(), kOtherApp);
+  }
+  return std::string(kOtherApp);
+}
+
 policy::CheckAnswer ThrottleEngine::check(std::string_view app, int64_t now_ms) {
   std::lock_guard lock(m_mutex);
+  const std::string tracked = tracked_app_locked(app);
   // Ratios: a low-discrepancy sequence per app refuses exactly that share of checks over time.
-  const uint64_t n = m_check_draws[std::string(app)]++;
+  const uint64_t n = m_check_draws[tracked]++;
   const double draw = std::fmod(static_cast<double>(n) * 0.6180339887498949, 1.0);
+  // The answer is about the app asked for (forbidden globs, operator throttles), tracked or not.
   auto a = policy::check_app(m_policy, m_current, m_have_metric, app, m_apps, draw, now_ms);
-  ++m_checks[{std::string(app), a.status}];
+  ++m_checks[{tracked, a.status}];
   return a;
 }
 

@@ -13,7 +13,8 @@
 //   binwatch_throttle_level                       0 ok, 1.. the policy's levels in order
 //   binwatch_throttle_level_info{level}           1 for the current level's name
 //   binwatch_throttle_level_changes_total
-//   binwatch_throttle_checks_total{app,status}    /check answers
+//   binwatch_throttle_checks_total{app,status}    /check answers; at most kMaxTrackedApps apps,
+//                                                 the checks of any further app under app="_other"
 //   binwatch_throttle_flag_file{tool}             1 while the flag file exists
 //   binwatch_throttle_session_actions_total{action,mode}   mode = enforced | dry_run
 //   binwatch_throttle_bulk_sessions               bulk sessions seen in the last processlist poll
@@ -41,6 +42,12 @@ class MetricsWriter;
 
 class ThrottleEngine {
  public:
+  // App names come from request URLs (/check/{app}): the per-app state and metrics are bounded.
+  // The first kMaxTrackedApps distinct apps are tracked by name for the daemon's life; checks of any
+  // other app are counted (and their ratio draws kept) under kOtherApp, said once in the log.
+  static constexpr size_t kMaxTrackedApps = 256;
+  static constexpr std::string_view kOtherApp = "_other";
+
   // Loads the policy (file or built-in) and the saved state; throws naming the file at fault.
   ThrottleEngine(const ThrottleSettings& settings, const std::filesystem::path& state_dir);
 
@@ -82,7 +89,10 @@ class ThrottleEngine {
   bool m_have_metric = false;
   policy::ThrottleInputs m_inputs;
   std::vector<policy::AppThrottle> m_apps;
-  std::map<std::string, uint64_t> m_check_draws;  // per app: low-discrepancy sequence for ratios
+  // The tracked name of `app`: itself, or kOtherApp once kMaxTrackedApps apps are tracked.
+  std::string tracked_app_locked(std::string_view app);
+  std::map<std::string, uint64_t, std::less<>> m_check_draws;  // per app: low-discrepancy sequence for ratios
+  bool m_said_untracked = false;
   std::map<std::pair<std::string, int>, uint64_t> m_checks;  // (app, status) -> count
   std::map<std::string, bool> m_flags;           // tool -> file exists (as binwatch left it)
   std::map<std::string, uint64_t> m_session_actions;  // "action/mode" -> count
