@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -106,4 +107,77 @@ TEST(ThrottleEngine, AnUntrackedAppIsStillAnsweredAboutItself) {
   auto by_app = checks_by_app(e);
   EXPECT_EQ(by_app["_other"], 3);
   EXPECT_EQ(by_app.count("reckless-purge"), 0u);
+}
+
+namespace {
+
+// A fake procfs root: ROOT/PID/stat (pid, comm, ppid, pgrp, starttime) and ROOT/PID/exe.
+void fake_process(const std::filesystem::path& root, int pid, const std::string& comm, int ppid, int pgrp,
+                  uint64_t start, const std::string& exe = "") {
+  const auto dir = root / std::to_string(pid);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "stat") << pid << " (" << comm << ") S " << ppid << " " << pgrp << " " << pgrp
+                              << " 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 " << start << " 0 0\n";
+  std::ofstream(dir / "comm") << comm << "\n";
+  std::error_code ec;
+  std::filesystem::remove(dir / "exe", ec);
+  if (!exe.empty()) std::filesystem::create_symlink(exe, dir / "exe");
+}
+
+std::string metrics_text(const ThrottleEngine& e) {
+  MetricsWriter w;
+  e.write_metrics(w);
+  return w.text();
+}
+
+}  // namespace
+
+TEST(ThrottleEngine, RunRegistrationsOnlyForGroupsLedByAChildOfBinwatch) {
+  TempDir dir("binwatch-throttle-runs");
+  const auto proc = dir.path() / "proc";
+  const auto state = dir.path() / "state";
+  std::filesystem::create_directories(state);
+  fake_process(proc, 400, "binwatch", 1, 400, 100, "/usr/local/bin/binwatch");
+  fake_process(proc, 500, "mariadb", 400, 500, 777, "/usr/bin/mariadb");  // binwatch run's job
+  fake_process(proc, 401, "bash", 1, 401, 100, "/usr/bin/bash");
+  fake_process(proc, 600, "mariadb", 401, 600, 888, "/usr/bin/mariadb");  // a shell's job
+  fake_process(proc, 700, "worker", 400, 500, 999, "/usr/bin/worker");    // in 500's group, leads none
+  fake_process(proc, 410, "binwatch", 1, 410, 100);                       // exe unreadable: comm decides
+  fake_process(proc, 510, "perl", 410, 510, 555);
+
+  binwatch::watch::ThrottleSettings settings;
+  ThrottleEngine e(settings, state, proc);
+  EXPECT_TRUE(e.note_run(500, 250, "nightly", 1000));
+  EXPECT_TRUE(e.note_run(510, 0, "archiver", 1000));
+  EXPECT_FALSE(e.note_run(600, 250, "spoofed", 1000)) << "its parent is bash";
+  EXPECT_FALSE(e.note_run(700, 250, "spoofed", 1000)) << "not a group leader";
+  EXPECT_FALSE(e.note_run(800, 250, "spoofed", 1000)) << "no such process";
+  auto runs = e.runs(1000);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].pgid, 500);
+  EXPECT_EQ(runs[0].app, "nightly");
+  EXPECT_EQ(runs[0].leader_start, 777u);
+  const std::string m = metrics_text(e);
+  EXPECT_NE(m.find("binwatch_throttle_runs 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"parent_not_binwatch\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"not_group_leader\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"no_process\"} 1"), std::string::npos) << m;
+  EXPECT_EQ(e.status(1000)["runs"].size(), 2u);
+
+  // Kept ThrottleEngine::kRunKeepMs after the last check; a check refreshes it.
+  const int64_t keep = ThrottleEngine::kRunKeepMs;
+  EXPECT_TRUE(e.note_run(500, 250, "nightly", 1000 + keep - 1));
+  EXPECT_EQ(e.runs(1000 + keep).size(), 1u) << "510 expired, 500 refreshed";
+  // The leader gone, the group living on: refreshed without a leader to check.
+  std::filesystem::remove_all(proc / "500");
+  EXPECT_TRUE(e.note_run(500, 250, "nightly", 2000 + keep));
+  // The pid reused by a process that is not binwatch's child: refused, and the old one expires.
+  fake_process(proc, 500, "evil", 401, 500, 4242);
+  EXPECT_FALSE(e.note_run(500, 250, "nightly", 3000 + keep));
+  EXPECT_TRUE(e.runs(2000 + 2 * keep).empty());
+  // A long check interval keeps a run 4 intervals.
+  fake_process(proc, 520, "mariadb", 400, 520, 1234);
+  EXPECT_TRUE(e.note_run(520, 60000, "slow", 10'000'000));
+  EXPECT_EQ(e.runs(10'000'000 + 239'999).size(), 1u);
+  EXPECT_TRUE(e.runs(10'000'000 + 240'000).empty());
 }

@@ -25,6 +25,7 @@
 #endif
 
 #include "binwatch/binlog/event_type.h"
+#include "binwatch/control/run_wrapper.h"
 #include "binwatch/mysql/connection.h"
 #include "binwatch/policy/duration.h"
 #include "binwatch/watch/alert_engine.h"
@@ -810,6 +811,11 @@ void Daemon::add_throttle_routes(httplib::Server& http) {
   // freno: HEAD/GET /check/{app}[/mysql/{store}] (cpp-httplib answers HEAD through GET routes).
   auto check = [this](const httplib::Request& req, httplib::Response& res) {
     const std::string app = req.matches[1];
+    // `binwatch run` names its job's process group: its sessions are bulk (policy binwatch_run).
+    if (req.has_header(control::kRunHeader)) {
+      if (auto h = control::parse_run_header(req.get_header_value(control::kRunHeader)))
+        m_throttle->note_run(h->pgid, h->interval_ms, app, unix_now_ms());
+    }
     const auto a = m_throttle->check(app, unix_now_ms());
     res.status = a.status;
     res.set_content(check_body(a).dump() + "\n", "application/json");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "binwatch/policy/duration.h"
 #include "binwatch/watch/json_number.h"
 #include "binwatch/watch/metrics_writer.h"
+#include "binwatch/watch/process_table.h"
 
 namespace binwatch::watch {
 
@@ -47,8 +49,9 @@ json check_body(const policy::CheckAnswer& a) {
   return j;
 }
 
-ThrottleEngine::ThrottleEngine(const ThrottleSettings& settings, const fs::path& state_dir)
+ThrottleEngine::ThrottleEngine(const ThrottleSettings& settings, const fs::path& state_dir, fs::path proc_root)
     : m_settings(settings),
+      m_proc_root(std::move(proc_root)),
       m_state_file(state_dir / "throttle.json"),
       m_audit_file(state_dir / "throttle-audit.jsonl") {
   if (settings.policy_file.empty()) {
@@ -169,6 +172,8 @@ void ThrottleEngine::sync_flags_locked(int64_t now_ms) {
 
 void ThrottleEngine::update(const policy::ThrottleInputs& in, int64_t now_ms) {
   std::lock_guard lock(m_mutex);
+  m_seen_ms = std::max(m_seen_ms, now_ms);
+  std::erase_if(m_runs, [&](const auto& kv) { return kv.second.expires_ms <= now_ms; });
   m_inputs = in;
   const bool first = !m_have_metric;
   m_have_metric = in.time_to_full_s.has_value() || in.free_percent.has_value();
@@ -267,6 +272,79 @@ json ThrottleEngine::throttled_apps(int64_t now_ms) const {
   return j;
 }
 
+bool ThrottleEngine::note_run(int64_t pgid, int64_t interval_ms, std::string_view app, int64_t now_ms) {
+  const int64_t keep = std::max(kRunKeepMs, 4 * std::max<int64_t>(interval_ms, 0));
+  const ProcessTable procs(m_proc_root);
+  const auto leader = procs.stat(pgid);
+  // A refresh: the same leader (same start time), or a leader that is gone while members of the
+  // group live on (a group id is not reused while any member lives).
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_runs.find(pgid);
+    m_seen_ms = std::max(m_seen_ms, now_ms);
+    if (it != m_runs.end() && it->second.expires_ms > now_ms &&
+        (!leader || leader->start_time == it->second.leader_start) && it->second.app == app) {
+      it->second.expires_ms = now_ms + keep;
+      return true;
+    }
+  }
+  // New (or changed): the leader must lead its group and be a child of binwatch.
+  std::string reason, detail;
+  if (!leader) {
+    reason = "no_process";
+    detail = "no process " + std::to_string(pgid) + " in " + m_proc_root.string() +
+             " (another user's process is hidden by ProtectProc=invisible or hidepid)";
+  } else if (leader->pgrp != pgid) {
+    reason = "not_group_leader";
+    detail = "process " + std::to_string(pgid) + " (" + leader->comm + ") leads no group of its own";
+  } else if (!procs.is_binwatch(leader->ppid)) {
+    const auto parent = procs.stat(leader->ppid);
+    reason = "parent_not_binwatch";
+    detail = "the parent of " + std::to_string(pgid) + " (" + leader->comm + ") is process " +
+             std::to_string(leader->ppid) + " (" + (parent ? parent->comm : std::string("?")) + "), not binwatch";
+  }
+  std::lock_guard lock(m_mutex);
+  m_seen_ms = std::max(m_seen_ms, now_ms);
+  if (reason.empty()) {
+    std::erase_if(m_runs, [&](const auto& kv) { return kv.second.expires_ms <= now_ms; });
+    if (m_runs.size() >= kMaxRuns && !m_runs.count(pgid)) {
+      reason = "full";
+      detail = std::to_string(kMaxRuns) + " runs registered already";
+    }
+  }
+  if (!reason.empty()) {
+    ++m_run_refusals[reason];
+    if (!m_said_run_refusal) {
+      m_said_run_refusal = true;
+      spdlog::warn("throttle: ignoring X-Binwatch-Run pgid={} of a check of app {} ({}); further refusals are only "
+                   "counted in binwatch_throttle_run_refusals_total",
+                   pgid, json(std::string(app.substr(0, 100))).dump(), detail);
+    }
+    return false;
+  }
+  policy::RunRegistration r;
+  r.pgid = pgid;
+  r.app = std::string(app);
+  r.leader_start = leader->start_time;
+  r.registered_ms = now_ms;
+  r.expires_ms = now_ms + keep;
+  m_runs[pgid] = r;
+  spdlog::info("throttle: binwatch run of app {} registered (process group {}, {}, parent {})", r.app, pgid,
+               leader->comm, leader->ppid);
+  audit("run_registered", {{"pgid", pgid}, {"app", r.app}, {"leader", leader->comm}, {"parent_pid", leader->ppid},
+                           {"keep_ms", keep}},
+        now_ms);
+  return true;
+}
+
+std::vector<policy::RunRegistration> ThrottleEngine::runs(int64_t now_ms) const {
+  std::lock_guard lock(m_mutex);
+  std::vector<policy::RunRegistration> out;
+  for (const auto& [pgid, r] : m_runs)
+    if (r.expires_ms > now_ms) out.push_back(r);
+  return out;
+}
+
 policy::LevelDecision ThrottleEngine::current() const {
   std::lock_guard lock(m_mutex);
   return m_current;
@@ -327,6 +405,15 @@ void ThrottleEngine::write_metrics(MetricsWriter& w) const {
   w.sample("binwatch_throttle_bulk_sessions", static_cast<double>(m_bulk_sessions));
   w.family("binwatch_throttle_audit_errors_total", "counter", "Audit lines or throttle state that could not be written");
   w.sample("binwatch_throttle_audit_errors_total", static_cast<double>(m_audit_errors + m_state_errors));
+  const int64_t now = m_seen_ms;
+  w.family("binwatch_throttle_runs", "gauge", "binwatch run process groups registered through X-Binwatch-Run");
+  w.sample("binwatch_throttle_runs",
+           static_cast<double>(std::count_if(m_runs.begin(), m_runs.end(),
+                                             [&](const auto& kv) { return kv.second.expires_ms > now; })));
+  w.family("binwatch_throttle_run_refusals_total", "counter",
+           "X-Binwatch-Run headers refused (no such group leader, leader not a child of binwatch, too many runs)");
+  for (const auto& [reason, n] : m_run_refusals)
+    w.sample("binwatch_throttle_run_refusals_total", {{"reason", reason}}, static_cast<double>(n));
 }
 
 json ThrottleEngine::status(int64_t now_ms) const {
@@ -358,6 +445,11 @@ json ThrottleEngine::status(int64_t now_ms) const {
   for (const auto& [tool, on] : m_flags) flags[tool] = on;
   j["flag_files"] = flags;
   j["bulk_sessions"] = m_bulk_list;
+  json runs = json::array();
+  for (const auto& [pgid, r] : m_runs)
+    if (r.expires_ms > now_ms)
+      runs.push_back({{"pgid", pgid}, {"app", r.app}, {"registered_ms", r.registered_ms}, {"expires_ms", r.expires_ms}});
+  j["runs"] = runs;
   j["audit_file"] = m_audit_file.string();
   return j;
 }
