@@ -163,6 +163,8 @@ TEST(ThrottleEngine, RunRegistrationsOnlyForGroupsLedByAChildOfBinwatch) {
   EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"not_group_leader\"} 1"), std::string::npos) << m;
   EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"no_process\"} 1"), std::string::npos) << m;
   EXPECT_EQ(e.status(1000)["runs"].size(), 2u);
+  e.note_malformed_run("pgid=abc", "spoofed", 1000);
+  EXPECT_NE(metrics_text(e).find("binwatch_throttle_run_refusals_total{reason=\"malformed\"} 1"), std::string::npos);
 
   // Kept ThrottleEngine::kRunKeepMs after the last check; a check refreshes it.
   const int64_t keep = ThrottleEngine::kRunKeepMs;

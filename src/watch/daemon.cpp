@@ -813,8 +813,11 @@ void Daemon::add_throttle_routes(httplib::Server& http) {
     const std::string app = req.matches[1];
     // `binwatch run` names its job's process group: its sessions are bulk (policy binwatch_run).
     if (req.has_header(control::kRunHeader)) {
-      if (auto h = control::parse_run_header(req.get_header_value(control::kRunHeader)))
+      const std::string value = req.get_header_value(control::kRunHeader);
+      if (auto h = control::parse_run_header(value))
         m_throttle->note_run(h->pgid, h->interval_ms, app, unix_now_ms());
+      else
+        m_throttle->note_malformed_run(value, app, unix_now_ms());
     }
     const auto a = m_throttle->check(app, unix_now_ms());
     res.status = a.status;

@@ -313,13 +313,7 @@ bool ThrottleEngine::note_run(int64_t pgid, int64_t interval_ms, std::string_vie
     }
   }
   if (!reason.empty()) {
-    ++m_run_refusals[reason];
-    if (!m_said_run_refusal) {
-      m_said_run_refusal = true;
-      spdlog::warn("throttle: ignoring X-Binwatch-Run pgid={} of a check of app {} ({}); further refusals are only "
-                   "counted in binwatch_throttle_run_refusals_total",
-                   pgid, json(std::string(app.substr(0, 100))).dump(), detail);
-    }
+    refuse_run_locked(reason, "pgid=" + std::to_string(pgid) + ": " + detail, app);
     return false;
   }
   policy::RunRegistration r;
@@ -335,6 +329,21 @@ bool ThrottleEngine::note_run(int64_t pgid, int64_t interval_ms, std::string_vie
                            {"keep_ms", keep}},
         now_ms);
   return true;
+}
+
+void ThrottleEngine::refuse_run_locked(const std::string& reason, const std::string& detail, std::string_view app) {
+  ++m_run_refusals[reason];
+  if (m_said_run_refusal) return;
+  m_said_run_refusal = true;
+  spdlog::warn("throttle: ignoring the X-Binwatch-Run header of a check of app {} ({}); further refusals are only "
+               "counted in binwatch_throttle_run_refusals_total",
+               json(std::string(app.substr(0, 100))).dump(), detail);
+}
+
+void ThrottleEngine::note_malformed_run(std::string_view header, std::string_view app, int64_t now_ms) {
+  std::lock_guard lock(m_mutex);
+  m_seen_ms = std::max(m_seen_ms, now_ms);
+  refuse_run_locked("malformed", "not \"pgid=N interval_ms=M\": " + json(std::string(header.substr(0, 100))).dump(), app);
 }
 
 std::vector<policy::RunRegistration> ThrottleEngine::runs(int64_t now_ms) const {
@@ -411,7 +420,7 @@ void ThrottleEngine::write_metrics(MetricsWriter& w) const {
            static_cast<double>(std::count_if(m_runs.begin(), m_runs.end(),
                                              [&](const auto& kv) { return kv.second.expires_ms > now; })));
   w.family("binwatch_throttle_run_refusals_total", "counter",
-           "X-Binwatch-Run headers refused (no such group leader, leader not a child of binwatch, too many runs)");
+           "X-Binwatch-Run headers refused (malformed, no such group leader, leader not a child of binwatch, too many runs)");
   for (const auto& [reason, n] : m_run_refusals)
     w.sample("binwatch_throttle_run_refusals_total", {{"reason", reason}}, static_cast<double>(n));
 }

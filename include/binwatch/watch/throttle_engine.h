@@ -76,6 +76,8 @@ class ThrottleEngine {
   // logged. A registration lasts kRunKeepMs (or 4 check intervals) after the last check. Returns
   // whether the group is registered now. A few small /proc reads; no lock held meanwhile.
   bool note_run(int64_t pgid, int64_t interval_ms, std::string_view app, int64_t now_ms);
+  // An X-Binwatch-Run header that does not parse: counted (reason "malformed"), logged the first time.
+  void note_malformed_run(std::string_view header, std::string_view app, int64_t now_ms);
   // Session control: the registrations alive at now_ms.
   [[nodiscard]] std::vector<policy::RunRegistration> runs(int64_t now_ms) const;
 
@@ -103,6 +105,7 @@ class ThrottleEngine {
   std::map<int64_t, policy::RunRegistration> m_runs;  // by pgid, at most kMaxRuns
   std::map<std::string, uint64_t> m_run_refusals;     // reason -> count
   bool m_said_run_refusal = false;
+  void refuse_run_locked(const std::string& reason, const std::string& detail, std::string_view app);
   int64_t m_seen_ms = 0;  // the latest time the engine was told (updates, checks): run expiry in metrics
   policy::ThrottlePolicy m_policy;
   std::filesystem::path m_state_file, m_audit_file;
