@@ -675,7 +675,7 @@ TEST_F(ThrottleIntegration, SoundCloudReplayPausedUnderBinwatchRunAndKilledAsAPl
 // client alone would not stop the statement on the server. The same clients not under
 // `binwatch run` are not touched.
 TEST_F(ThrottleIntegration, SessionsOfBinwatchRunAreBulkAndKilledAtCriticalOthersAreNot) {
-  if (!have("mariadb")) GTEST_SKIP() << "needs the mariadb client";
+  if (!have("mariadb") || !have("setsid")) GTEST_SKIP() << "needs the mariadb client and setsid";
   ScratchDir scratch("binwatch-throttle-run-sessions");
   Tmpfs fsys(scratch.path() / "mnt", "64m");
   if (!fsys.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
@@ -735,7 +735,11 @@ max_actions = 4
   Background run_tcp(under_run("bigjob-tcp", tcp, "t1"), scratch.path() / "run-tcp.log");
   Background run_sock(under_run("bigjob-socket", sock, "t2"), scratch.path() / "run-socket.log");
   Background plain_tcp(plain(tcp, "t3"), scratch.path() / "plain-tcp.log");
-  Background plain_sock(plain(sock, "t4"), scratch.path() / "plain-socket.log");
+  // setsid: this one leads a process group of its own, as a job of binwatch run does; only its
+  // parent (this test, not binwatch) tells them apart.
+  std::vector<std::string> own_group = plain(sock, "t4");
+  own_group.insert(own_group.begin(), "setsid");
+  Background plain_sock(own_group, scratch.path() / "plain-socket.log");
 
   // The session of each client, by the table its statement writes.
   auto session_of = [&](const std::string& table) -> std::optional<uint64_t> {
@@ -760,6 +764,17 @@ max_actions = 4
     return out;
   };
   ASSERT_TRUE(wait_for([&] { return bulk_listed().size() == 2; }, 10000)) << d.log();
+  // /check has no token: anyone may claim a process group. A claim for the plain client's group is
+  // refused (its leader's parent is not binwatch) and counted.
+  ASSERT_EQ(::getpgid(plain_sock.pid()), plain_sock.pid()) << "setsid made it a group leader";
+  {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/check/spoofed", {{"X-Binwatch-Run", "pgid=" + std::to_string(plain_sock.pid())}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_NE(http.get("/metrics")->find("binwatch_throttle_run_refusals_total{reason=\"parent_not_binwatch\"} 1"),
+            std::string::npos);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few more polls
   auto listed = bulk_listed();
   ASSERT_EQ(listed.size(), 2u) << d.log();
