@@ -134,10 +134,12 @@ std::optional<Hit> entry_hit(const ThrottleLevel& l, const ThrottleInputs& in) {
     return Hit{"time_to_full", *in.time_to_full_s, *l.time_to_full_below_s,
                "partition " + (in.mount.empty() ? std::string("of the binlog") : in.mount) + " fills in " +
                    fmt_seconds(*in.time_to_full_s) + " (" + l.name + " below " + fmt_seconds(*l.time_to_full_below_s) + ")"};
-  if (l.free_below_percent && in.free_percent && *in.free_percent < *l.free_below_percent)
+  if (l.free_below_percent && in.free_percent && *in.free_percent < *l.free_below_percent) {
+    const std::string& mount = in.free_mount.empty() ? in.mount : in.free_mount;
     return Hit{"free_percent", *in.free_percent, *l.free_below_percent,
-               "partition " + (in.mount.empty() ? std::string("of the binlog") : in.mount) + " has " +
+               "partition " + (mount.empty() ? std::string("of the binlog") : mount) + " has " +
                    fmt_number(*in.free_percent) + "% free (" + l.name + " below " + fmt_number(*l.free_below_percent) + "%)"};
+  }
   if (l.replica_lag_above_s && in.replica_lag_s && *in.replica_lag_s > *l.replica_lag_above_s)
     return Hit{"replica_lag", *in.replica_lag_s, *l.replica_lag_above_s,
                "a replica is " + fmt_number(*in.replica_lag_s) + " s behind (" + l.name + " above " +
@@ -302,8 +304,8 @@ ThrottlePolicy parse_throttle_policy(std::string_view text) {
       const std::string where = "bulk[" + std::to_string(i) + "].";
       if (!bt) fail(&(*arr)[i], where, "expected a table");
       check_keys(*bt, where,
-                 {"name", "user", "host", "schema", "program_name", "statement", "tag", "min_rows_modified",
-                  "min_transaction"});
+                 {"name", "user", "host", "schema", "program_name", "statement", "tag", "binwatch_run",
+                  "min_rows_modified", "min_transaction"});
       BulkRule r;
       r.name = read_string(*bt, "name", where);
       if (r.name.empty()) r.name = "bulk-" + std::to_string(i + 1);
@@ -320,10 +322,11 @@ ThrottlePolicy parse_throttle_policy(std::string_view text) {
         }
       }
       r.tag = read_bool(*bt, "tag", where, false);
+      r.binwatch_run = read_bool(*bt, "binwatch_run", where, false);
       if (auto m = read_number(*bt, "min_rows_modified", where, 0, 1e18)) r.min_rows_modified = static_cast<uint64_t>(*m);
       r.min_transaction_s = read_seconds(*bt, "min_transaction", where);
       if (r.user.empty() && r.host.empty() && r.schema.empty() && r.program_name.empty() && r.statement.empty() &&
-          !r.tag && !r.min_rows_modified && !r.min_transaction_s)
+          !r.tag && !r.binwatch_run && !r.min_rows_modified && !r.min_transaction_s)
         fail(bt, where + "name", "rule " + r.name + " matches nothing: give at least one condition");
       p.bulk.push_back(std::move(r));
     }
@@ -358,6 +361,17 @@ std::string_view default_throttle_policy_toml() { return kDefaultThrottlePolicyT
 const ThrottlePolicy& default_throttle_policy() {
   static const ThrottlePolicy p = parse_throttle_policy(kDefaultThrottlePolicyToml);
   return p;
+}
+
+void add_partition(ThrottleInputs& in, std::string_view mount, double time_to_full_s, double free_percent) {
+  if (!in.time_to_full_s || time_to_full_s < *in.time_to_full_s) {
+    in.time_to_full_s = time_to_full_s;
+    in.mount = std::string(mount);
+  }
+  if (!in.free_percent || free_percent < *in.free_percent) {
+    in.free_percent = free_percent;
+    in.free_mount = std::string(mount);
+  }
 }
 
 LevelDecision decide_level(const ThrottlePolicy& policy, const ThrottleInputs& in, const LevelState& prev,
@@ -552,10 +566,24 @@ bool is_protected(const ThrottlePolicy& policy, const Session& s, const std::vec
   return false;
 }
 
-Classification classify(const ThrottlePolicy& policy, const Session& s, const std::vector<uint64_t>& own_ids) {
+const RunRegistration* run_of(const Session& s, const std::vector<RunRegistration>& runs, int64_t now_ms) {
+  if (s.client_pgid <= 0) return nullptr;
+  for (const auto& r : runs) {
+    if (r.pgid != s.client_pgid || r.expires_ms <= now_ms) continue;
+    // The leader's pid names another process now: the registered group ended and its id was reused.
+    if (s.client_group_leader_start != 0 && r.leader_start != 0 && s.client_group_leader_start != r.leader_start)
+      continue;
+    return &r;
+  }
+  return nullptr;
+}
+
+Classification classify(const ThrottlePolicy& policy, const Session& s, const std::vector<uint64_t>& own_ids,
+                        const std::vector<RunRegistration>& runs, int64_t now_ms) {
   Classification c;
   if (is_protected(policy, s, own_ids)) return c;
   const std::string tagged = tag_app(s.info);
+  const RunRegistration* run = run_of(s, runs, now_ms);
   std::string host = s.host;
   if (auto colon = host.rfind(':'); colon != std::string::npos && host.find(':') == colon) host.resize(colon);
   for (const auto& r : policy.bulk) {
@@ -564,6 +592,7 @@ Classification classify(const ThrottlePolicy& policy, const Session& s, const st
     if (!r.schema.empty() && !glob_match(r.schema, s.db)) continue;
     if (!r.program_name.empty() && !glob_match(r.program_name, s.program_name)) continue;
     if (r.tag && tagged.empty()) continue;
+    if (r.binwatch_run && !run) continue;
     if (r.min_rows_modified && s.rows_modified < *r.min_rows_modified) continue;
     if (r.min_transaction_s && !(s.transaction_s >= *r.min_transaction_s && s.transaction_s > 0)) continue;
     if (!r.statement.empty()) {
@@ -575,7 +604,10 @@ Classification classify(const ThrottlePolicy& policy, const Session& s, const st
     }
     c.bulk = true;
     c.rule = r.name;
-    c.app = !tagged.empty() ? tagged : (!s.app.empty() ? s.app : r.name);
+    c.app = !tagged.empty()                ? tagged
+            : (run && !run->app.empty())    ? run->app
+            : !s.app.empty()                ? s.app
+                                            : r.name;
     return c;
   }
   return c;
@@ -605,7 +637,10 @@ std::vector<SessionPlanItem> plan_sessions(const ThrottlePolicy& policy, int lev
     item.expected_bytes = expected(s);
     std::ostringstream os;
     os << "level " << L.name << ": " << to_string(L.sessions) << " of session " << s.id << " (" << s.user << "@"
-       << s.host << ", app " << (s.app.empty() ? "?" : s.app) << ", " << s.rows_modified << " rows modified";
+       << s.host << ", app " << (s.app.empty() ? "?" : s.app);
+    if (!s.rule.empty()) os << " by rule " << s.rule;
+    if (s.client_pid > 0) os << ", client pid " << s.client_pid << " in process group " << s.client_pgid;
+    os << ", " << s.rows_modified << " rows modified";
     if (bpr > 0) os << ", ~" << static_cast<uint64_t>(item.expected_bytes) << " binlog bytes expected";
     os << ", " << fmt_number(age(s)) << " s old)";
     item.reason = os.str();

@@ -1,7 +1,7 @@
 #pragma once
 // A real HTTP server on 127.0.0.1 (ephemeral port) that plays the daemon's throttle API
 // (GET/HEAD /check/{app}): the test switches its answer; it counts the checks and remembers the
-// paths asked. Used by the `binwatch run` and pt-archiver plugin tests.
+// paths and X-Binwatch-Run headers asked. Used by the `binwatch run` and pt-archiver plugin tests.
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -20,6 +20,7 @@ class FakeCheckDaemon {
       std::lock_guard lock(m_mutex);
       ++m_checks;
       m_paths.push_back(req.path);
+      m_run_headers.push_back(req.get_header_value("X-Binwatch-Run"));
       res.status = m_status;
       res.set_content(m_body, "application/json");
     });
@@ -68,6 +69,11 @@ class FakeCheckDaemon {
     std::lock_guard lock(m_mutex);
     return m_paths;
   }
+  // The X-Binwatch-Run header of each check ("" when absent).
+  [[nodiscard]] std::vector<std::string> run_headers() {
+    std::lock_guard lock(m_mutex);
+    return m_run_headers;
+  }
 
  private:
   httplib::Server m_server;
@@ -78,6 +84,7 @@ class FakeCheckDaemon {
   std::string m_body = R"({"StatusCode":200,"Message":"","Action":"allow","Ratio":0})";
   int m_checks = 0;
   std::vector<std::string> m_paths;
+  std::vector<std::string> m_run_headers;
 };
 
 }  // namespace binwatch::testing

@@ -11,6 +11,7 @@
 #include "binwatch/net/procfs_reader.h"
 #include "binwatch/procfs/counters.h"
 #include "binwatch/procfs/modules.h"
+#include "binwatch/procfs/process.h"
 #include "binwatch/procfs/route.h"
 
 namespace binwatch::procfs {
@@ -307,6 +308,97 @@ TEST(Reader, LiveProcParses) {
   if (!fs::exists("/proc/net/snmp")) GTEST_SKIP() << "no /proc/net/snmp on this machine";
   const auto s = net::ProcfsReader("/proc").read();
   EXPECT_TRUE(s.values.contains("TcpExtListenOverflows"));
+}
+
+// /proc/PID/stat: comm may hold spaces and ')' (a process can name itself anything).
+TEST(ProcStat, ParsesPidCommStateParentGroupAndStartTime) {
+  auto r = parse_proc_stat(
+      "1297 (cat) R 1293 1290 20438 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 4154050 3133440 374 "
+      "18446744073709551615 94686363734016 0\n");
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_EQ(r->pid, 1297);
+  EXPECT_EQ(r->comm, "cat");
+  EXPECT_EQ(r->state, 'R');
+  EXPECT_EQ(r->ppid, 1293);
+  EXPECT_EQ(r->pgrp, 1290);
+  EXPECT_EQ(r->start_time, 4154050u);
+  auto odd = parse_proc_stat("42 (a) b (c) S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0");
+  ASSERT_TRUE(odd) << to_string(odd.error());
+  EXPECT_EQ(odd->comm, "a) b (c");
+  EXPECT_EQ(odd->pgrp, 42);
+  EXPECT_EQ(odd->start_time, 777u);
+  EXPECT_FALSE(parse_proc_stat("42 (short) S 1 42"));
+  EXPECT_FALSE(parse_proc_stat("x (a) S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0"));
+  EXPECT_FALSE(parse_proc_stat(""));
+  // Cut anywhere: a located error or a value, never a crash.
+  const std::string full = "1297 (cat) R 1293 1290 20438 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 4154050 3133440";
+  for (size_t n = 0; n < full.size(); ++n) (void)parse_proc_stat(full.substr(0, n));
+}
+
+TEST(ProcNetTcp, ParsesV4AndV6EndpointsStateAndInode) {
+  auto v4 = parse_proc_net_tcp(
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 0100007F:D47B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1633979 1 "
+      "00000000e51528d2 100 0 0 10 0\n"
+      "   1: 0100007F:E2F4 0100007F:0CEA 01 00000000:00000000 00:00000000 00000000     0        0 41254 1 "
+      "0000000000000000 20 4 30 10 -1\n",
+      false);
+  ASSERT_TRUE(v4) << to_string(v4.error());
+  ASSERT_EQ(v4->size(), 2u);
+  EXPECT_EQ((*v4)[0].state, 0x0A);
+  EXPECT_EQ((*v4)[0].local_port, 0xD47B);
+  EXPECT_EQ(address_text((*v4)[1]), "127.0.0.1");
+  EXPECT_TRUE(is_loopback((*v4)[1]));
+  EXPECT_EQ((*v4)[1].local_port, 0xE2F4);
+  EXPECT_EQ((*v4)[1].remote_port, 3306);
+  EXPECT_EQ((*v4)[1].inode, 41254u);
+
+  auto v6 = parse_proc_net_tcp(
+      "  sl  local_address                         remote_address                        st tx_queue rx_queue tr "
+      "tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 00000000000000000000000001000000:C350 00000000000000000000000001000000:0CEA 01 00000000:00000000 "
+      "00:00000000 00000000     0        0 5150 1 0000000000000000 20 4 30 10 -1\n"
+      "   1: 0000000000000000FFFF00000100007F:C351 0000000000000000FFFF00000100007F:0CEA 01 00000000:00000000 "
+      "00:00000000 00000000     0        0 5151 1 0000000000000000 20 4 30 10 -1\n",
+      true);
+  ASSERT_TRUE(v6) << to_string(v6.error());
+  ASSERT_EQ(v6->size(), 2u);
+  EXPECT_EQ(address_text((*v6)[0]), "::1");
+  EXPECT_TRUE(is_loopback((*v6)[0]));
+  EXPECT_EQ(address_text((*v6)[1]), "127.0.0.1") << "v4-mapped";
+  EXPECT_TRUE(is_loopback((*v6)[1]));
+
+  auto bad = parse_proc_net_tcp("   0: 0100007F:D47B 00000000 0A 0 0 0 0 0 1633979 1\n", false);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().line, 1u);
+  EXPECT_EQ(bad.error().column, 21u);
+}
+
+TEST(ProcNetTcp, FindsTheClientSocketOfASessionHost) {
+  auto socks = parse_proc_net_tcp(
+      // The server's end (local 3306) and the client's end (local 58100) of one connection, a
+      // client of another server on port 3307 that happens to use the same local port, and a
+      // closed socket.
+      "   0: 0100007F:0CEA 0100007F:E2F4 01 00000000:00000000 00:00000000 00000000 0 0 100 1\n"
+      "   1: 0100007F:E2F4 0100007F:0CEA 01 00000000:00000000 00:00000000 00000000 0 0 200 1\n"
+      "   2: 0100007F:E2F4 0100007F:0CEB 01 00000000:00000000 00:00000000 00000000 0 0 300 1\n"
+      "   3: 0100007F:E2F5 0100007F:0CEA 06 00000000:00000000 00:00000000 00000000 0 0 0 1\n",
+      false);
+  ASSERT_TRUE(socks) << to_string(socks.error());
+  auto host = parse_session_host("127.0.0.1:58100");
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->address, "127.0.0.1");
+  EXPECT_EQ(host->port, 58100);
+  EXPECT_EQ(client_socket_inode(*socks, *host, 3306), 200u);
+  EXPECT_EQ(client_socket_inode(*socks, *host, 3307), 300u);
+  EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("localhost:58100"), 3306), 200u);
+  EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("10.0.0.5:58100"), 3306), 0u) << "another address";
+  EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("127.0.0.1:58101"), 3306), 0u) << "closed";
+  EXPECT_EQ(parse_session_host("::1:58100")->address, "::1");
+  EXPECT_EQ(parse_session_host("[::1]:58100")->address, "::1");
+  EXPECT_FALSE(parse_session_host("localhost"));
+  EXPECT_FALSE(parse_session_host("db.example:"));
+  EXPECT_FALSE(parse_session_host("h:99999"));
 }
 
 }  // namespace

@@ -163,6 +163,24 @@ TEST(AppName, DefaultsToTheBasenameOfTheCommand) {
   EXPECT_EQ(binwatch::control::app_name(o), "nightly");
 }
 
+TEST(RunHeader, FormatsAndParsesTheProcessGroup) {
+  using binwatch::control::parse_run_header;
+  using binwatch::control::run_header_value;
+  EXPECT_EQ(run_header_value({1234, 250}), "pgid=1234 interval_ms=250");
+  EXPECT_EQ(run_header_value({1234, 0}), "pgid=1234");
+  auto h = parse_run_header("pgid=1234 interval_ms=250");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->pgid, 1234);
+  EXPECT_EQ(h->interval_ms, 250);
+  h = parse_run_header("app=x; pgid=77");  // other keys and separators are ignored
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->pgid, 77);
+  EXPECT_EQ(h->interval_ms, 0);
+  for (const char* bad : {"", "pgid=", "pgid=1", "pgid=0", "pgid=-5", "pgid=12x", "pgid=99999999999",
+                          "interval_ms=250", "pgid=5 interval_ms=-1"})
+    EXPECT_FALSE(parse_run_header(bad)) << bad;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The real executable
 
@@ -343,6 +361,8 @@ TEST_F(RunWrapper, PausesTheGroupUntilTheDaemonAllows) {
   EXPECT_TRUE(wait_for([&] { return run.err().find("resuming 'cleanup' after ") != std::string::npos; }))
       << run.err();
   for (const auto& path : daemon.paths()) EXPECT_EQ(path, "/check/cleanup");
+  // Every check, the first (before the job ran) included, names the job's process group.
+  for (const auto& h : daemon.run_headers()) EXPECT_EQ(h, "pgid=" + std::to_string(job) + " interval_ms=50");
 
   ::kill(run.pid(), SIGTERM);
   EXPECT_EQ(run.wait_exit(), 128 + SIGTERM) << run.err();

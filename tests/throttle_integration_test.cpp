@@ -8,7 +8,9 @@
 //    the job is paused before the partition fills and resumes after PURGE BINARY LOGS; as a plain
 //    tagged mariadb session it is killed at critical. The partition never fills and the server
 //    keeps accepting other writes; the time from the level change to the pause or kill is
-//    measured and must stay within 1 s.
+//    measured and must stay within 1 s;
+//  * sessions launched through `binwatch run` (found by their TCP socket's owner and by the `_pid`
+//    connection attribute) are bulk and killed at critical; the same clients outside it are not.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -25,7 +27,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -662,6 +666,164 @@ TEST_F(ThrottleIntegration, SoundCloudReplayPausedUnderBinwatchRunAndKilledAsAPl
       if (r["mode"] == "enforced" && r["action"] == "kill_connection" && r["session"]["app"] == "cleanup") killed = true;
     EXPECT_TRUE(killed) << d.log();
   }
+}
+
+// Sessions launched through `binwatch run` are bulk (rule binwatch_run) whatever they run: an
+// untagged long INSERT ... SELECT of a mariadb client under `binwatch run` is classified by its
+// process group (over TCP: the client socket's owner in /proc; over the unix socket: the `_pid`
+// connection attribute, with performance_schema on) and killed at critical, where SIGSTOP of the
+// client alone would not stop the statement on the server. The same clients not under
+// `binwatch run` are not touched.
+TEST_F(ThrottleIntegration, SessionsOfBinwatchRunAreBulkAndKilledAtCriticalOthersAreNot) {
+  if (!have("mariadb") || !have("setsid")) GTEST_SKIP() << "needs the mariadb client and setsid";
+  ScratchDir scratch("binwatch-throttle-run-sessions");
+  Tmpfs fsys(scratch.path() / "mnt", "64m");
+  if (!fsys.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  auto opts = binlog_on(fsys);
+  opts.extra = {"performance_schema=ON"};  // MariaDB's default is OFF: no `_pid` attribute then
+  MariadbServer db(opts);
+  ASSERT_EQ(db.query("SELECT @@performance_schema")[0][0].value_or(""), "1");
+  db.exec("CREATE DATABASE app; CREATE TABLE app.t1 (id INT PRIMARY KEY, v INT); CREATE TABLE app.t2 LIKE app.t1;"
+          "CREATE TABLE app.t3 LIKE app.t1; CREATE TABLE app.t4 LIKE app.t1");
+
+  const fs::path state = scratch.path() / "state";
+  std::ofstream(scratch.path() / "throttle.toml") << R"(
+hold = "1s"
+[[level]]
+name = "critical"
+free_below_percent = 30
+release_free_above_percent = 32
+cooperative = "stop"
+sessions = "kill_connection"
+[[bulk]]
+name = "binwatch_run"
+binwatch_run = true
+[sessions]
+enforce = true
+cooldown = "100ms"
+max_actions = 4
+)";
+  const int port = free_port();
+  std::ofstream(scratch.path() / "binwatch.toml")
+      << config_text(db.binlog_dir(), state, port, db.socket(),
+                     "[throttle]\npolicy = \"" + (scratch.path() / "throttle.toml").string() +
+                         "\"\nsession_interval_ms = 200\n");
+  Http http{port};
+  Daemon d(scratch.path() / "binwatch.toml", scratch.path() / "daemon.log");
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  ASSERT_TRUE(wait_for([&] { return check(port, "probe").status == 200; }, 10000)) << d.log();
+
+  // One long write each (one row every 50 ms: it runs for minutes), untagged.
+  auto insert = [](const std::string& table) {
+    return "INSERT INTO app." + table + " SELECT seq, SLEEP(0.05) FROM app.seq_1_to_100000";
+  };
+  const std::vector<std::string> tcp = {"mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", std::to_string(db.port()),
+                                        "-u", "root"};
+  const std::vector<std::string> sock = {"mariadb", "--no-defaults", "-S", db.socket(), "-u", "root"};
+  auto under_run = [&](const std::string& app, std::vector<std::string> client, const std::string& table) {
+    std::vector<std::string> a = {BINWATCH_EXE, "run", "--app", app, "--url", url, "--check-interval-ms", "100", "--"};
+    client.push_back("-e");
+    client.push_back(insert(table));
+    a.insert(a.end(), client.begin(), client.end());
+    return a;
+  };
+  auto plain = [&](std::vector<std::string> client, const std::string& table) {
+    client.push_back("-e");
+    client.push_back(insert(table));
+    return client;
+  };
+  Background run_tcp(under_run("bigjob-tcp", tcp, "t1"), scratch.path() / "run-tcp.log");
+  Background run_sock(under_run("bigjob-socket", sock, "t2"), scratch.path() / "run-socket.log");
+  Background plain_tcp(plain(tcp, "t3"), scratch.path() / "plain-tcp.log");
+  // setsid: this one leads a process group of its own, as a job of binwatch run does; only its
+  // parent (this test, not binwatch) tells them apart.
+  std::vector<std::string> own_group = plain(sock, "t4");
+  own_group.insert(own_group.begin(), "setsid");
+  Background plain_sock(own_group, scratch.path() / "plain-socket.log");
+
+  // The session of each client, by the table its statement writes.
+  auto session_of = [&](const std::string& table) -> std::optional<uint64_t> {
+    auto rows = db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO app." + table +
+                         " %'");
+    if (rows.empty()) return std::nullopt;
+    return std::stoull(rows[0][0].value_or("0"));
+  };
+  ASSERT_TRUE(wait_for([&] { return session_of("t1") && session_of("t2") && session_of("t3") && session_of("t4"); },
+                       10000))
+      << run_tcp.log() << run_sock.log() << plain_tcp.log() << plain_sock.log();
+  const uint64_t s1 = *session_of("t1"), s2 = *session_of("t2"), s3 = *session_of("t3"), s4 = *session_of("t4");
+
+  // At level ok: both runs registered, their sessions (and only those) listed as bulk.
+  auto bulk_listed = [&] {
+    std::map<uint64_t, json> out;
+    auto st = http.get("/api/v1/throttle");
+    if (!st) return out;
+    auto j = json::parse(*st, nullptr, false);
+    if (j.is_discarded() || !j.contains("bulk_sessions")) return out;
+    for (const auto& b : j["bulk_sessions"]) out[b["id"].get<uint64_t>()] = b;
+    return out;
+  };
+  ASSERT_TRUE(wait_for([&] { return bulk_listed().size() == 2; }, 10000)) << d.log();
+  // /check has no token: anyone may claim a process group. A claim for the plain client's group is
+  // refused (its leader's parent is not binwatch) and counted.
+  ASSERT_EQ(::getpgid(plain_sock.pid()), plain_sock.pid()) << "setsid made it a group leader";
+  {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/check/spoofed", {{"X-Binwatch-Run", "pgid=" + std::to_string(plain_sock.pid())}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_NE(http.get("/metrics")->find("binwatch_throttle_run_refusals_total{reason=\"parent_not_binwatch\"} 1"),
+            std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few more polls
+  auto listed = bulk_listed();
+  ASSERT_EQ(listed.size(), 2u) << d.log();
+  ASSERT_TRUE(listed.count(s1) && listed.count(s2)) << json(listed).dump();
+  EXPECT_EQ(listed[s1]["app"], "bigjob-tcp");
+  EXPECT_EQ(listed[s1]["rule"], "binwatch_run");
+  EXPECT_EQ(listed[s1]["client_via"], "tcp");
+  EXPECT_EQ(listed[s2]["app"], "bigjob-socket");
+  EXPECT_EQ(listed[s2]["client_via"], "_pid");
+  const pid_t job_tcp = static_cast<pid_t>(listed[s1]["client_pgid"].get<int64_t>());
+  const pid_t job_sock = static_cast<pid_t>(listed[s2]["client_pgid"].get<int64_t>());
+  EXPECT_EQ(children_of(run_tcp.pid()), std::vector<pid_t>{job_tcp}) << "the job binwatch run started leads the group";
+  EXPECT_EQ(children_of(run_sock.pid()), std::vector<pid_t>{job_sock});
+  EXPECT_EQ(audit(state, "run_registered").size(), 2u);
+  EXPECT_TRUE(audit(state, "session_action").empty()) << "nothing is done at level ok";
+  EXPECT_NE(http.get("/metrics")->find("binwatch_throttle_runs 2"), std::string::npos);
+
+  // Critical: binwatch run stops the clients (SIGSTOP), which would leave their statements running
+  // on the server; session control kills those sessions. The plain clients' sessions stay.
+  const int64_t t0 = unix_ms();
+  set_free_percent(fsys.mnt, 25);
+  ASSERT_TRUE(wait_for([&] { return !session_of("t1") && !session_of("t2"); }, 10000)) << d.log();
+  const int64_t killed_at = unix_ms();
+  const auto critical_at = level_change_at(state, "critical", t0);
+  ASSERT_TRUE(critical_at) << d.log();
+  std::cout << "[ measured ] binwatch run sessions: level critical at +" << *critical_at - t0
+            << " ms, both sessions gone " << killed_at - *critical_at << " ms later (observed with SQL polls)\n";
+  EXPECT_LE(killed_at - *critical_at, 1000) << "from the level change to the kills taking effect";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // several more rounds at critical
+  EXPECT_EQ(session_of("t3"), s3) << "a plain TCP client is not bulk\n" << d.log();
+  EXPECT_EQ(session_of("t4"), s4) << "a plain unix-socket client is not bulk\n" << d.log();
+  std::set<uint64_t> killed;
+  for (const auto& r : audit(state, "session_action")) {
+    EXPECT_EQ(r["mode"], "enforced");
+    EXPECT_EQ(r["action"], "kill_connection");
+    EXPECT_EQ(r["session"]["rule"], "binwatch_run") << r.dump();
+    killed.insert(r["session"]["id"].get<uint64_t>());
+  }
+  EXPECT_EQ(killed, (std::set<uint64_t>{s1, s2}));
+  EXPECT_NE(d.log().find("KILL CONNECTION " + std::to_string(s1)), std::string::npos);
+  db.exec("INSERT INTO app.t1 VALUES (0, 0)");  // the server keeps accepting other writes
+
+  // SIGTERM to binwatch run reaches the held job (forwarded to the group, then SIGCONT).
+  for (auto* r : {&run_tcp, &run_sock}) {
+    ::kill(r->pid(), SIGTERM);
+    EXPECT_TRUE(r->wait(10000).has_value()) << r->log();
+  }
+  EXPECT_TRUE(wait_for([&] { return !binwatch::test::process_alive(job_tcp) && !binwatch::test::process_alive(job_sock); },
+                       5000));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // bulk session classification and victim selection. Fake clock; no server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -128,6 +129,35 @@ TEST(ThrottlePolicy, FreeSpaceAndReplicaLagRaiseLevelsToo) {
   EXPECT_EQ(d.next.level, 0);
 }
 
+TEST(ThrottlePolicy, FreeShareReasonNamesThePartitionWhoseShareCrossed) {
+  const auto& p = default_throttle_policy();
+  // Two binlog partitions: /a fills first (20 min, plenty free), /b is nearly full but not growing.
+  ThrottleInputs in;
+  add_partition(in, "/a", 20 * 60, 60);
+  add_partition(in, "/b", kInf, 2.5);
+  EXPECT_EQ(in.mount, "/a");
+  EXPECT_EQ(in.free_mount, "/b");
+  EXPECT_DOUBLE_EQ(*in.time_to_full_s, 20 * 60);
+  EXPECT_DOUBLE_EQ(*in.free_percent, 2.5);
+  auto d = decide_level(p, in, LevelState{}, 0);
+  EXPECT_EQ(d.next.level, 3);  // critical below 3% free (the 20 min alone is pause)
+  EXPECT_EQ(d.metric, "free_percent");
+  EXPECT_NE(d.reason.find("partition /b has 2.5% free"), std::string::npos) << d.reason;
+  EXPECT_EQ(d.reason.find("/a"), std::string::npos) << d.reason;
+
+  // The other order of sampling gives the same figures and names.
+  ThrottleInputs rev;
+  add_partition(rev, "/b", kInf, 2.5);
+  add_partition(rev, "/a", 20 * 60, 60);
+  EXPECT_EQ(rev.mount, "/a");
+  EXPECT_EQ(rev.free_mount, "/b");
+  // When the time to full decides, its own partition is named.
+  add_partition(rev, "/c", 5 * 60, 40);
+  d = decide_level(p, rev, LevelState{}, 0);
+  EXPECT_EQ(d.metric, "time_to_full");
+  EXPECT_NE(d.reason.find("partition /c fills in"), std::string::npos) << d.reason;
+}
+
 TEST(ThrottlePolicy, CheckAnswersFollowFrenoCodes) {
   auto p = default_throttle_policy();
   p.forbidden_apps = {"reckless-*"};
@@ -237,6 +267,69 @@ statement = "^delete from `?groups"
   sys.user = "system user";
   sys.rows_modified = 1'000'000;
   EXPECT_FALSE(classify(p, sys, {}).bulk);
+}
+
+TEST(ThrottlePolicy, SessionsOfARegisteredBinwatchRunAreBulkWithTheRunsApp) {
+  const auto& p = default_throttle_policy();
+  ASSERT_TRUE(std::any_of(p.bulk.begin(), p.bulk.end(), [](const BulkRule& r) { return r.binwatch_run; }))
+      << "the default policy has the binwatch_run rule";
+  std::vector<RunRegistration> runs(1);
+  runs[0].pgid = 4000;
+  runs[0].app = "nightly-purge";
+  runs[0].leader_start = 777;
+  runs[0].expires_ms = 10000;
+
+  Session s;
+  s.id = 21;
+  s.user = "app";
+  s.host = "127.0.0.1:58100";
+  s.info = "INSERT INTO archive SELECT * FROM events WHERE day < '2020-01-01'";  // untagged, few rows yet
+  EXPECT_FALSE(classify(p, s, {}, runs, 5000).bulk) << "client process unknown";
+  s.client_pid = 4001;
+  s.client_pgid = 4000;
+  s.client_group_leader_start = 777;
+  s.client_via = "tcp";
+  auto c = classify(p, s, {}, runs, 5000);
+  EXPECT_TRUE(c.bulk);
+  EXPECT_EQ(c.rule, "binwatch_run");
+  EXPECT_EQ(c.app, "nightly-purge");
+  // The leader gone while the client lives on in its group: still that run.
+  s.client_group_leader_start = 0;
+  EXPECT_TRUE(classify(p, s, {}, runs, 5000).bulk);
+  // The pgid now leads another process (pid reused after the run ended): not that run.
+  s.client_group_leader_start = 999;
+  EXPECT_FALSE(classify(p, s, {}, runs, 5000).bulk);
+  s.client_group_leader_start = 777;
+  // Another group, an expired registration, no registrations: not bulk.
+  Session other = s;
+  other.client_pgid = 4100;
+  EXPECT_FALSE(classify(p, other, {}, runs, 5000).bulk);
+  EXPECT_FALSE(classify(p, s, {}, runs, 10000).bulk) << "expired";
+  EXPECT_FALSE(classify(p, s, {}, {}, 5000).bulk);
+  EXPECT_EQ(run_of(s, runs, 5000), &runs[0]);
+  // A tag names the app even under a run (the tagged rule comes first in the default policy).
+  Session tagged = s;
+  tagged.info += " /* binwatch:app=cleanup */";
+  EXPECT_EQ(classify(p, tagged, {}, runs, 5000).app, "cleanup");
+  // Never binwatch's own sessions, system users or replication threads, even inside a run.
+  EXPECT_FALSE(classify(p, s, {21}, runs, 5000).bulk);
+  Session repl = s;
+  repl.command = "Binlog Dump";
+  EXPECT_FALSE(classify(p, repl, {}, runs, 5000).bulk);
+
+  // Another rule matching a run's session still reports the run's app.
+  auto big = parse_throttle_policy("[[bulk]]\nname = \"big\"\nmin_rows_modified = 10\n");
+  s.rows_modified = 50;
+  c = classify(big, s, {}, runs, 5000);
+  EXPECT_EQ(c.rule, "big");
+  EXPECT_EQ(c.app, "nightly-purge");
+  EXPECT_FALSE(classify(big, s, {}, {}, 5000).app.empty());
+  // The rule alone is a condition; with others, all must hold.
+  auto scoped = parse_throttle_policy("[[bulk]]\nname = \"run-maint\"\nbinwatch_run = true\nuser = \"maint\"\n");
+  EXPECT_FALSE(classify(scoped, s, {}, runs, 5000).bulk);
+  s.user = "maint";
+  EXPECT_TRUE(classify(scoped, s, {}, runs, 5000).bulk);
+  EXPECT_THROW(parse_throttle_policy("[[bulk]]\nname = \"x\"\nbinwatch_run = \"yes\"\n"), std::invalid_argument);
 }
 
 TEST(ThrottlePolicy, VictimsAreMostRowsThenOldestWithinCooldownAndLimit) {

@@ -23,6 +23,9 @@ Subcommand add_run_command(CLI::App& app) {
       "daemon (connection error, timeout, 5xx) holds it or lets it run, as --fail-safe says. Each change\n"
       "is said once on stderr. SIGINT, SIGTERM, SIGQUIT and SIGHUP are forwarded to the group (then\n"
       "SIGCONT, so a held job can handle them); after any but SIGHUP the job is no longer held.\n"
+      "Each check names the job's process group (header X-Binwatch-Run: pgid=N): the daemon's session\n"
+      "control then treats the job's MySQL sessions as bulk (policy rule binwatch_run), so a statement\n"
+      "left running on the server while the client is stopped can be killed where the policy says.\n"
       "Exit: CMD's exit code; 128+N when CMD died of signal N; 127 when CMD cannot be executed;\n"
       "1 or 2 when binwatch itself failed before or while starting it (said on stderr).");
   cmd->add_option("--app", a->run.app, "App name asked about (default: basename of CMD)");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -154,6 +155,39 @@ DutyPhase duty_phase(double ratio, int64_t period_ms, int64_t elapsed_ms) {
   return {false, period - at};
 }
 
+std::string run_header_value(const RunHeader& h) {
+  std::string v = "pgid=" + std::to_string(h.pgid);
+  if (h.interval_ms > 0) v += " interval_ms=" + std::to_string(h.interval_ms);
+  return v;
+}
+
+std::optional<RunHeader> parse_run_header(std::string_view value) {
+  RunHeader h;
+  bool have_pgid = false;
+  while (!value.empty()) {
+    const size_t sp = value.find_first_of(" \t,;");
+    const std::string_view item = value.substr(0, sp);
+    value = sp == std::string_view::npos ? std::string_view{} : value.substr(sp + 1);
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view key = item.substr(0, eq), num = item.substr(eq + 1);
+    int64_t n = 0;
+    auto r = std::from_chars(num.data(), num.data() + num.size(), n);
+    const bool ok = !num.empty() && r.ec == std::errc() && r.ptr == num.data() + num.size();
+    if (key == "pgid") {
+      if (!ok || n <= 1 || n > (int64_t{1} << 22)) return std::nullopt;  // PID_MAX_LIMIT
+      h.pgid = n;
+      have_pgid = true;
+    } else if (key == "interval_ms") {
+      if (!ok || n < 0 || n > 86'400'000) return std::nullopt;
+      h.interval_ms = n;
+    }
+  }
+  if (!have_pgid) return std::nullopt;
+  return h;
+}
+
 std::string app_name(const RunOptions& options) {
   if (!options.app.empty()) return options.app;
   if (options.command.empty()) return "job";
@@ -214,8 +248,10 @@ class Checker {
     m_client.set_write_timeout(1, 0);
   }
   [[nodiscard]] bool valid() const { return m_client.is_valid(); }
+  // From now on each check names the job's process group (X-Binwatch-Run).
+  void set_run(const RunHeader& h) { m_headers = {{kRunHeader, run_header_value(h)}}; }
   CheckDecision check() {
-    const auto res = m_client.Get(m_path.c_str());
+    const auto res = m_client.Get(m_path.c_str(), m_headers);
     if (!res) return parse_check_answer(0, {}, describe(res.error()));
     return parse_check_answer(res->status, res->body);
   }
@@ -223,6 +259,7 @@ class Checker {
  private:
   httplib::Client m_client;
   std::string m_path;
+  httplib::Headers m_headers;
 };
 
 const char* signal_name(int sig) {
@@ -271,10 +308,13 @@ class Wrapper {
       return 2;
     }
     setup_signals();
-    // Ask before starting: a job the daemon holds never runs a single instruction of CMD.
+    // The child waits for the go byte before it execs CMD: the first check (which already names
+    // the job's process group) comes before CMD runs a single instruction, so a job the daemon
+    // holds never starts.
+    start_child();
+    m_checker.set_run({m_pid, m_o.check_interval_ms});
     CheckDecision first = m_checker.check();
     m_next_check = now_ms() + m_o.check_interval_ms;
-    start_child();
     update(first, now_ms());
     apply(now_ms());
     release_child();

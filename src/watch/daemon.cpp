@@ -25,6 +25,7 @@
 #endif
 
 #include "binwatch/binlog/event_type.h"
+#include "binwatch/control/run_wrapper.h"
 #include "binwatch/mysql/connection.h"
 #include "binwatch/policy/duration.h"
 #include "binwatch/watch/alert_engine.h"
@@ -301,16 +302,13 @@ class Daemon {
 
 void Daemon::update_throttle(const ControlState& state) {
   policy::ThrottleInputs in;
-  // The binlog partition that is closest to full decides (burst of open transactions included).
+  // The binlog partition closest to full decides (burst of open transactions included); the free
+  // share is the smallest one, named after its own partition.
   for (const auto& m : state.mounts) {
     if (!m.target.holds_binlog || m.usage.size == 0) continue;
     const double ttf = std::min(m.projection.time_to_full_burst, m.projection.time_to_full);
     const double free_pct = 100.0 * static_cast<double>(m.usage.avail) / static_cast<double>(m.usage.size);
-    if (!in.time_to_full_s || ttf < *in.time_to_full_s) {
-      in.time_to_full_s = ttf;
-      in.mount = m.target.mount;
-    }
-    if (!in.free_percent || free_pct < *in.free_percent) in.free_percent = free_pct;
+    policy::add_partition(in, m.target.mount, ttf, free_pct);
   }
   if (m_health) in.replica_lag_s = m_health->worst_lag_seconds();
   m_throttle->set_bytes_per_row(state.bytes_per_row_global);
@@ -813,6 +811,14 @@ void Daemon::add_throttle_routes(httplib::Server& http) {
   // freno: HEAD/GET /check/{app}[/mysql/{store}] (cpp-httplib answers HEAD through GET routes).
   auto check = [this](const httplib::Request& req, httplib::Response& res) {
     const std::string app = req.matches[1];
+    // `binwatch run` names its job's process group: its sessions are bulk (policy binwatch_run).
+    if (req.has_header(control::kRunHeader)) {
+      const std::string value = req.get_header_value(control::kRunHeader);
+      if (auto h = control::parse_run_header(value))
+        m_throttle->note_run(h->pgid, h->interval_ms, app, unix_now_ms());
+      else
+        m_throttle->note_malformed_run(value, app, unix_now_ms());
+    }
     const auto a = m_throttle->check(app, unix_now_ms());
     res.status = a.status;
     res.set_content(check_body(a).dump() + "\n", "application/json");

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "binwatch/procfs/process.h"
 #include "binwatch/watch/json_number.h"
+#include "binwatch/watch/process_table.h"
 #include "binwatch/watch/throttle_engine.h"
 
 namespace binwatch::watch {
@@ -19,10 +21,26 @@ using mysql::to_double;
 using mysql::to_u64;
 
 json session_json(const policy::Session& s) {
-  return {{"id", s.id},       {"user", s.user}, {"host", s.host},
-          {"db", s.db},       {"command", s.command}, {"time_seconds", s.time_s},
-          {"state", s.state}, {"info", s.info.substr(0, 300)}, {"program_name", s.program_name},
-          {"rows_modified", s.rows_modified}, {"transaction_seconds", s.transaction_s}, {"app", s.app}};
+  json j = {{"id", s.id},       {"user", s.user}, {"host", s.host},
+            {"db", s.db},       {"command", s.command}, {"time_seconds", s.time_s},
+            {"state", s.state}, {"info", s.info.substr(0, 300)}, {"program_name", s.program_name},
+            {"rows_modified", s.rows_modified}, {"transaction_seconds", s.transaction_s}, {"app", s.app}};
+  if (!s.rule.empty()) j["rule"] = s.rule;
+  if (s.client_pid > 0) {
+    j["client_pid"] = s.client_pid;
+    j["client_pgid"] = s.client_pgid;
+    j["client_via"] = s.client_via;
+  }
+  return j;
+}
+
+// A session from this host: its `_pid` attribute names a process here.
+bool local_host(std::string_view host) {
+  if (host == "localhost") return true;  // unix socket (or a resolved loopback address)
+  const auto e = procfs::parse_session_host(host);
+  if (!e) return false;
+  return e->address == "localhost" || e->address == "::1" || e->address.rfind("127.", 0) == 0 ||
+         e->address.rfind("::ffff:127.", 0) == 0;
 }
 
 }  // namespace
@@ -55,11 +73,19 @@ std::vector<policy::Session> SessionControl::read_sessions(mysql::Connection& co
   if (m_attrs_available) {
     try {
       const auto attrs = conn.query(
-          "SELECT PROCESSLIST_ID, ATTR_VALUE FROM performance_schema.session_connect_attrs "
-          "WHERE ATTR_NAME = 'program_name'");
+          "SELECT PROCESSLIST_ID, ATTR_NAME, ATTR_VALUE FROM performance_schema.session_connect_attrs "
+          "WHERE ATTR_NAME IN ('program_name', '_pid')");
       std::map<uint64_t, std::string> names;
-      for (const auto& row : attrs.rows)
-        if (row.size() >= 2) names[to_u64(row[0])] = row[1].value_or("");
+      m_attr_pids.clear();
+      for (const auto& row : attrs.rows) {
+        if (row.size() < 3) continue;
+        if (row[1].value_or("") == "_pid") {
+          const uint64_t pid = to_u64(row[2]);
+          if (pid > 0 && pid < (uint64_t{1} << 22)) m_attr_pids[to_u64(row[0])] = static_cast<int64_t>(pid);
+        } else {
+          names[to_u64(row[0])] = row[2].value_or("");
+        }
+      }
       for (auto& s : out)
         if (auto it = names.find(s.id); it != names.end()) s.program_name = it->second;
     } catch (const std::exception& e) {
@@ -68,6 +94,72 @@ std::vector<policy::Session> SessionControl::read_sessions(mysql::Connection& co
     }
   }
   return out;
+}
+
+SessionControl::Client SessionControl::attr_client(const policy::Session& s) const {
+  Client c{s.user, s.host, 0, ""};
+  if (auto a = m_attr_pids.find(s.id); a != m_attr_pids.end() && local_host(s.host)) {
+    c.pid = a->second;
+    c.via = "_pid";
+  }
+  return c;  // pid 0: a unix socket without the attribute, or another host: not found
+}
+
+void SessionControl::resolve_clients(std::vector<policy::Session>& sessions, const std::vector<uint64_t>& own) {
+  const ProcessTable procs(m_options.proc_root);
+  // New connections first: their client process, once.
+  std::vector<policy::Session*> tcp;
+  for (auto& s : sessions) {
+    if (std::find(own.begin(), own.end(), s.id) != own.end()) continue;
+    auto it = m_clients.find(s.id);
+    if (it != m_clients.end() && (it->second.user != s.user || it->second.host != s.host)) {
+      m_clients.erase(it);
+      it = m_clients.end();
+    }
+    if (it != m_clients.end()) continue;
+    // TCP first: the kernel's socket table says who holds the connection; `_pid` is what the
+    // client says about itself.
+    if (procfs::parse_session_host(s.host) && m_server_port != 0) {
+      tcp.push_back(&s);
+    } else {
+      m_clients[s.id] = attr_client(s);
+    }
+  }
+  if (!tcp.empty()) {
+    const auto sockets = procs.tcp_sockets();
+    std::map<uint64_t, uint64_t> inode_of;  // session id -> socket inode
+    std::set<uint64_t> inodes;
+    for (const auto* s : tcp) {
+      const uint64_t inode = procfs::client_socket_inode(sockets, *procfs::parse_session_host(s->host), m_server_port);
+      if (inode) {
+        inode_of[s->id] = inode;
+        inodes.insert(inode);
+      }
+    }
+    const auto owners = procs.socket_owners(inodes);
+    for (const auto* s : tcp) {
+      Client c = attr_client(*s);  // not found by its socket (another network namespace): `_pid`
+      if (auto i = inode_of.find(s->id); i != inode_of.end()) {
+        if (auto o = owners.find(i->second); o != owners.end()) {
+          c.pid = o->second;
+          c.via = "tcp";
+        }
+      }
+      m_clients[s->id] = c;
+    }
+  }
+  // Every poll: the client's process group now, and who leads it (a pid reused meanwhile).
+  for (auto& s : sessions) {
+    auto it = m_clients.find(s.id);
+    if (it == m_clients.end() || it->second.pid <= 0) continue;
+    const auto st = procs.stat(it->second.pid);
+    if (!st) continue;  // the client is gone (the session ends soon)
+    s.client_pid = it->second.pid;
+    s.client_via = it->second.via;
+    s.client_pgid = st->pgrp;
+    const auto leader = st->pgrp == st->pid ? st : procs.stat(st->pgrp);
+    s.client_group_leader_start = leader ? leader->start_time : 0;
+  }
 }
 
 void SessionControl::act(mysql::Connection& conn, const policy::SessionPlanItem& item, int level) {
@@ -139,11 +231,17 @@ void SessionControl::run() {
         conn = std::make_unique<mysql::Connection>(m_options.connection);
         const std::string v = conn->server_version();
         m_is_mysql8 = !conn->is_mariadb() && !v.empty() && v[0] >= '8';
+        m_server_port = static_cast<uint16_t>(to_u64(conn->scalar("SELECT @@port")));
         spdlog::info("session control: connected to {} (own session {})", conn->endpoint(), conn->thread_id());
       }
-      const auto sessions = read_sessions(*conn);
+      auto sessions = read_sessions(*conn);
       const auto own = mysql::own_thread_ids();
       const auto& pol = m_engine.policy();
+      const int64_t now = m_options.now_ms();
+      // Client processes are looked up only while some `binwatch run` is registered.
+      const auto runs = m_engine.runs(now);
+      const bool run_rules = std::any_of(pol.bulk.begin(), pol.bulk.end(), [](const auto& r) { return r.binwatch_run; });
+      if (!runs.empty() && run_rules) resolve_clients(sessions, own);
       std::set<uint64_t> present;
       std::vector<policy::Session> bulk;
       json listed = json::array();
@@ -155,15 +253,21 @@ void SessionControl::run() {
           m_known.erase(it);
           it = m_known.end();
         }
-        policy::Classification c = policy::classify(pol, s, own);
+        policy::Classification c = policy::classify(pol, s, own, runs, now);
         if (it != m_known.end() && it->second.cls.bulk && !c.bulk && !policy::is_protected(pol, s, own)) c = it->second.cls;
         if (c.bulk) {
           if (it == m_known.end() || !it->second.cls.bulk) {
-            spdlog::info("session control: session {} ({}@{}) is bulk maintenance (rule {}, app {})", s.id, s.user,
-                         s.host, c.rule, c.app);
+            if (s.client_pid > 0)
+              spdlog::info("session control: session {} ({}@{}) is bulk maintenance (rule {}, app {}; client pid {} "
+                           "in process group {}, found by {})",
+                           s.id, s.user, s.host, c.rule, c.app, s.client_pid, s.client_pgid, s.client_via);
+            else
+              spdlog::info("session control: session {} ({}@{}) is bulk maintenance (rule {}, app {})", s.id, s.user,
+                           s.host, c.rule, c.app);
           }
           m_known[s.id] = Known{c, s.user, s.host};
           s.app = c.app;
+          s.rule = c.rule;
           json j = session_json(s);
           j["rule"] = c.rule;
           listed.push_back(std::move(j));
@@ -171,6 +275,7 @@ void SessionControl::run() {
         }
       }
       std::erase_if(m_known, [&](const auto& kv) { return !present.count(kv.first); });
+      std::erase_if(m_clients, [&](const auto& kv) { return !present.count(kv.first); });
       m_engine.set_bulk_sessions(bulk.size(), std::move(listed));
 
       const int level = m_engine.current().next.level;

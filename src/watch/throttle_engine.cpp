@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "binwatch/policy/duration.h"
 #include "binwatch/watch/json_number.h"
 #include "binwatch/watch/metrics_writer.h"
+#include "binwatch/watch/process_table.h"
 
 namespace binwatch::watch {
 
@@ -26,6 +28,7 @@ constexpr std::string_view kFlagMarker = "binwatch throttle flag";
 json inputs_json(const policy::ThrottleInputs& in) {
   json j;
   j["mount"] = in.mount;
+  j["free_mount"] = in.free_mount.empty() ? in.mount : in.free_mount;
   j["time_to_full_seconds"] = in.time_to_full_s ? finite_or_null(*in.time_to_full_s) : json(nullptr);
   j["free_percent"] = in.free_percent ? json(*in.free_percent) : json(nullptr);
   j["replica_lag_seconds"] = in.replica_lag_s ? json(*in.replica_lag_s) : json(nullptr);
@@ -46,8 +49,9 @@ json check_body(const policy::CheckAnswer& a) {
   return j;
 }
 
-ThrottleEngine::ThrottleEngine(const ThrottleSettings& settings, const fs::path& state_dir)
+ThrottleEngine::ThrottleEngine(const ThrottleSettings& settings, const fs::path& state_dir, fs::path proc_root)
     : m_settings(settings),
+      m_proc_root(std::move(proc_root)),
       m_state_file(state_dir / "throttle.json"),
       m_audit_file(state_dir / "throttle-audit.jsonl") {
   if (settings.policy_file.empty()) {
@@ -168,6 +172,8 @@ void ThrottleEngine::sync_flags_locked(int64_t now_ms) {
 
 void ThrottleEngine::update(const policy::ThrottleInputs& in, int64_t now_ms) {
   std::lock_guard lock(m_mutex);
+  m_seen_ms = std::max(m_seen_ms, now_ms);
+  std::erase_if(m_runs, [&](const auto& kv) { return kv.second.expires_ms <= now_ms; });
   m_inputs = in;
   const bool first = !m_have_metric;
   m_have_metric = in.time_to_full_s.has_value() || in.free_percent.has_value();
@@ -203,13 +209,26 @@ void ThrottleEngine::update(const policy::ThrottleInputs& in, int64_t now_ms) {
   sync_flags_locked(now_ms);
 }
 
+std::string ThrottleEngine::tracked_app_locked(std::string_view app) {
+  if (m_check_draws.find(app) != m_check_draws.end() || m_check_draws.size() < kMaxTrackedApps) return std::string(app);
+  if (!m_said_untracked) {
+    m_said_untracked = true;
+    spdlog::warn("throttle: {} apps asked /check already; the checks of any other app (first: {}) are counted as "
+                 "app=\"{}\" from now on",
+                 kMaxTrackedApps, json(std::string(app.substr(0, 100))).dump(), kOtherApp);
+  }
+  return std::string(kOtherApp);
+}
+
 policy::CheckAnswer ThrottleEngine::check(std::string_view app, int64_t now_ms) {
   std::lock_guard lock(m_mutex);
+  const std::string tracked = tracked_app_locked(app);
   // Ratios: a low-discrepancy sequence per app refuses exactly that share of checks over time.
-  const uint64_t n = m_check_draws[std::string(app)]++;
+  const uint64_t n = m_check_draws[tracked]++;
   const double draw = std::fmod(static_cast<double>(n) * 0.6180339887498949, 1.0);
+  // The answer is about the app asked for (forbidden globs, operator throttles), tracked or not.
   auto a = policy::check_app(m_policy, m_current, m_have_metric, app, m_apps, draw, now_ms);
-  ++m_checks[{std::string(app), a.status}];
+  ++m_checks[{tracked, a.status}];
   return a;
 }
 
@@ -251,6 +270,88 @@ json ThrottleEngine::throttled_apps(int64_t now_ms) const {
     j[a.app] = {{"AppName", a.app}, {"ExpireAtMs", a.expires_ms}, {"Ratio", a.ratio}, {"By", a.by}};
   }
   return j;
+}
+
+bool ThrottleEngine::note_run(int64_t pgid, int64_t interval_ms, std::string_view app, int64_t now_ms) {
+  const int64_t keep = std::max(kRunKeepMs, 4 * std::max<int64_t>(interval_ms, 0));
+  const ProcessTable procs(m_proc_root);
+  const auto leader = procs.stat(pgid);
+  // A refresh: the same leader (same start time), or a leader that is gone while members of the
+  // group live on (a group id is not reused while any member lives).
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_runs.find(pgid);
+    m_seen_ms = std::max(m_seen_ms, now_ms);
+    if (it != m_runs.end() && it->second.expires_ms > now_ms &&
+        (!leader || leader->start_time == it->second.leader_start) && it->second.app == app) {
+      it->second.expires_ms = now_ms + keep;
+      return true;
+    }
+  }
+  // New (or changed): the leader must lead its group and be a child of binwatch.
+  std::string reason, detail;
+  if (!leader) {
+    reason = "no_process";
+    detail = "no process " + std::to_string(pgid) + " in " + m_proc_root.string() +
+             " (another user's process is hidden by ProtectProc=invisible or hidepid)";
+  } else if (leader->pgrp != pgid) {
+    reason = "not_group_leader";
+    detail = "process " + std::to_string(pgid) + " (" + leader->comm + ") leads no group of its own";
+  } else if (!procs.is_binwatch(leader->ppid)) {
+    const auto parent = procs.stat(leader->ppid);
+    reason = "parent_not_binwatch";
+    detail = "the parent of " + std::to_string(pgid) + " (" + leader->comm + ") is process " +
+             std::to_string(leader->ppid) + " (" + (parent ? parent->comm : std::string("?")) + "), not binwatch";
+  }
+  std::lock_guard lock(m_mutex);
+  m_seen_ms = std::max(m_seen_ms, now_ms);
+  if (reason.empty()) {
+    std::erase_if(m_runs, [&](const auto& kv) { return kv.second.expires_ms <= now_ms; });
+    if (m_runs.size() >= kMaxRuns && !m_runs.count(pgid)) {
+      reason = "full";
+      detail = std::to_string(kMaxRuns) + " runs registered already";
+    }
+  }
+  if (!reason.empty()) {
+    refuse_run_locked(reason, "pgid=" + std::to_string(pgid) + ": " + detail, app);
+    return false;
+  }
+  policy::RunRegistration r;
+  r.pgid = pgid;
+  r.app = std::string(app);
+  r.leader_start = leader->start_time;
+  r.registered_ms = now_ms;
+  r.expires_ms = now_ms + keep;
+  m_runs[pgid] = r;
+  spdlog::info("throttle: binwatch run of app {} registered (process group {}, {}, parent {})", r.app, pgid,
+               leader->comm, leader->ppid);
+  audit("run_registered", {{"pgid", pgid}, {"app", r.app}, {"leader", leader->comm}, {"parent_pid", leader->ppid},
+                           {"keep_ms", keep}},
+        now_ms);
+  return true;
+}
+
+void ThrottleEngine::refuse_run_locked(const std::string& reason, const std::string& detail, std::string_view app) {
+  ++m_run_refusals[reason];
+  if (m_said_run_refusal) return;
+  m_said_run_refusal = true;
+  spdlog::warn("throttle: ignoring the X-Binwatch-Run header of a check of app {} ({}); further refusals are only "
+               "counted in binwatch_throttle_run_refusals_total",
+               json(std::string(app.substr(0, 100))).dump(), detail);
+}
+
+void ThrottleEngine::note_malformed_run(std::string_view header, std::string_view app, int64_t now_ms) {
+  std::lock_guard lock(m_mutex);
+  m_seen_ms = std::max(m_seen_ms, now_ms);
+  refuse_run_locked("malformed", "not \"pgid=N interval_ms=M\": " + json(std::string(header.substr(0, 100))).dump(), app);
+}
+
+std::vector<policy::RunRegistration> ThrottleEngine::runs(int64_t now_ms) const {
+  std::lock_guard lock(m_mutex);
+  std::vector<policy::RunRegistration> out;
+  for (const auto& [pgid, r] : m_runs)
+    if (r.expires_ms > now_ms) out.push_back(r);
+  return out;
 }
 
 policy::LevelDecision ThrottleEngine::current() const {
@@ -313,6 +414,15 @@ void ThrottleEngine::write_metrics(MetricsWriter& w) const {
   w.sample("binwatch_throttle_bulk_sessions", static_cast<double>(m_bulk_sessions));
   w.family("binwatch_throttle_audit_errors_total", "counter", "Audit lines or throttle state that could not be written");
   w.sample("binwatch_throttle_audit_errors_total", static_cast<double>(m_audit_errors + m_state_errors));
+  const int64_t now = m_seen_ms;
+  w.family("binwatch_throttle_runs", "gauge", "binwatch run process groups registered through X-Binwatch-Run");
+  w.sample("binwatch_throttle_runs",
+           static_cast<double>(std::count_if(m_runs.begin(), m_runs.end(),
+                                             [&](const auto& kv) { return kv.second.expires_ms > now; })));
+  w.family("binwatch_throttle_run_refusals_total", "counter",
+           "X-Binwatch-Run headers refused (malformed, no such group leader, leader not a child of binwatch, too many runs)");
+  for (const auto& [reason, n] : m_run_refusals)
+    w.sample("binwatch_throttle_run_refusals_total", {{"reason", reason}}, static_cast<double>(n));
 }
 
 json ThrottleEngine::status(int64_t now_ms) const {
@@ -344,6 +454,11 @@ json ThrottleEngine::status(int64_t now_ms) const {
   for (const auto& [tool, on] : m_flags) flags[tool] = on;
   j["flag_files"] = flags;
   j["bulk_sessions"] = m_bulk_list;
+  json runs = json::array();
+  for (const auto& [pgid, r] : m_runs)
+    if (r.expires_ms > now_ms)
+      runs.push_back({{"pgid", pgid}, {"app", r.app}, {"registered_ms", r.registered_ms}, {"expires_ms", r.expires_ms}});
+  j["runs"] = runs;
   j["audit_file"] = m_audit_file.string();
   return j;
 }

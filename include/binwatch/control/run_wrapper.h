@@ -5,6 +5,7 @@
 // unreachable. The decisions are the pure functions below (answer -> decision -> plan -> duty
 // phase); run_wrapped() only performs them, so every decision is unit-testable without a process.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,19 @@ struct RunOptions {
 
 // The app name the wrapper asks about: options.app, else the basename of CMD.
 std::string app_name(const RunOptions& options);
+
+// Each check of `binwatch run` tells the daemon the job's process group in a request header, so
+// that session control can treat the job's MySQL sessions as bulk (the URL stays freno's):
+//   X-Binwatch-Run: pgid=1234 interval_ms=250
+// The daemon accepts it only for a group whose leader is a child of a binwatch executable.
+inline constexpr const char* kRunHeader = "X-Binwatch-Run";
+struct RunHeader {
+  int64_t pgid = 0;         // > 1
+  int64_t interval_ms = 0;  // its check interval (0: not said); the daemon keeps the group a few intervals
+};
+std::string run_header_value(const RunHeader& h);
+// nullopt when malformed: no pgid, pgid <= 1, numbers out of range, unknown keys are ignored.
+std::optional<RunHeader> parse_run_header(std::string_view value);
 
 // Runs the command under the throttle until it exits. Returns its exit code, 128+N when it died of
 // signal N, 127 when it could not be executed, 1 when the wrapper itself failed (said on stderr).

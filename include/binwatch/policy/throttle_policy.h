@@ -45,6 +45,7 @@ struct BulkRule {
   std::string user, host, schema, program_name;
   std::string statement;  // ECMAScript regex (case-insensitive) searched in the running statement
   bool tag = false;       // a /* binwatch:app=NAME */ comment in the statement
+  bool binwatch_run = false;  // its client process runs under a registered `binwatch run`
   std::optional<uint64_t> min_rows_modified;  // INNODB_TRX.trx_rows_modified of its transaction
   std::optional<double> min_transaction_s;     // age of its open write transaction
 };
@@ -81,8 +82,15 @@ struct ThrottleInputs {
   std::optional<double> time_to_full_s;  // nullopt: no projection yet; +inf: not growing
   std::optional<double> free_percent;
   std::optional<double> replica_lag_s;   // nullopt: no replica measured
-  std::string mount;                     // the binlog partition the figures are about (messages)
+  // The binlog partitions the figures are about (messages): with several, the one that fills
+  // first and the one with the smallest free share can differ.
+  std::string mount;       // of time_to_full_s
+  std::string free_mount;  // of free_percent (empty: `mount`)
 };
+
+// Pure: folds one binlog partition's figures into `in`, which ends up with the shortest time to
+// full and the smallest free share, each with the mount it comes from.
+void add_partition(ThrottleInputs& in, std::string_view mount, double time_to_full_s, double free_percent);
 
 struct LevelState {
   int level = 0;
@@ -141,7 +149,28 @@ struct Session {
   uint64_t rows_modified = 0;  // of its open transaction
   double transaction_s = 0;    // age of its open transaction (0: none)
   std::string app;             // set by classify() when it is bulk
+  std::string rule;            // likewise: the rule that made it bulk
+  // The local client process, when session control found it (0: unknown): from the `_pid`
+  // connection attribute of a local session, or the TCP client port's socket owner in /proc.
+  int64_t client_pid = 0;
+  int64_t client_pgid = 0;                 // its process group
+  uint64_t client_group_leader_start = 0;  // starttime of the process PGID (0: the leader is gone)
+  std::string client_via;                  // "_pid" or "tcp"
 };
+
+// A process group `binwatch run` told the daemon about (X-Binwatch-Run on /check), after the
+// daemon checked that the group's leader is a child of a binwatch executable.
+struct RunRegistration {
+  int64_t pgid = 0;
+  std::string app;
+  uint64_t leader_start = 0;  // starttime of the leader when it registered (pid reuse guard)
+  int64_t registered_ms = 0;
+  int64_t expires_ms = 0;     // a while after its last check
+};
+
+// Pure: the live registration whose process group the session's client process is in, or null.
+// A group whose leader pid now names another process (another starttime) is not the registered one.
+const RunRegistration* run_of(const Session& s, const std::vector<RunRegistration>& runs, int64_t now_ms);
 
 struct Classification {
   bool bulk = false;
@@ -150,8 +179,11 @@ struct Classification {
 };
 
 // Pure: is this session bulk maintenance? A session the daemon must never touch (replication
-// threads, system users, protected users, the daemon's own connections) is never bulk.
-Classification classify(const ThrottlePolicy& policy, const Session& s, const std::vector<uint64_t>& own_ids);
+// threads, system users, protected users, the daemon's own connections) is never bulk. `runs`:
+// the live `binwatch run` registrations (rules with binwatch_run = true); the app is then the
+// tag's, else the run's.
+Classification classify(const ThrottlePolicy& policy, const Session& s, const std::vector<uint64_t>& own_ids,
+                        const std::vector<RunRegistration>& runs = {}, int64_t now_ms = 0);
 bool is_protected(const ThrottlePolicy& policy, const Session& s, const std::vector<uint64_t>& own_ids);
 // The app named by a /* binwatch:app=NAME */ comment ("" when none).
 std::string tag_app(std::string_view statement);

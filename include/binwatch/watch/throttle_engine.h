@@ -13,11 +13,14 @@
 //   binwatch_throttle_level                       0 ok, 1.. the policy's levels in order
 //   binwatch_throttle_level_info{level}           1 for the current level's name
 //   binwatch_throttle_level_changes_total
-//   binwatch_throttle_checks_total{app,status}    /check answers
+//   binwatch_throttle_checks_total{app,status}    /check answers; at most kMaxTrackedApps apps,
+//                                                 the checks of any further app under app="_other"
 //   binwatch_throttle_flag_file{tool}             1 while the flag file exists
 //   binwatch_throttle_session_actions_total{action,mode}   mode = enforced | dry_run
 //   binwatch_throttle_bulk_sessions               bulk sessions seen in the last processlist poll
 //   binwatch_throttle_audit_errors_total
+//   binwatch_throttle_runs                        `binwatch run` process groups registered (live)
+//   binwatch_throttle_run_refusals_total{reason}  X-Binwatch-Run headers not accepted
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -41,8 +44,20 @@ class MetricsWriter;
 
 class ThrottleEngine {
  public:
+  // App names come from request URLs (/check/{app}): the per-app state and metrics are bounded.
+  // The first kMaxTrackedApps distinct apps are tracked by name for the daemon's life; checks of any
+  // other app are counted (and their ratio draws kept) under kOtherApp, said once in the log.
+  static constexpr size_t kMaxTrackedApps = 256;
+  static constexpr std::string_view kOtherApp = "_other";
+  // `binwatch run` process groups kept at once, and how long one is kept after its last check
+  // (at least; 4 check intervals when that is longer).
+  static constexpr size_t kMaxRuns = 1024;
+  static constexpr int64_t kRunKeepMs = 30000;
+
   // Loads the policy (file or built-in) and the saved state; throws naming the file at fault.
-  ThrottleEngine(const ThrottleSettings& settings, const std::filesystem::path& state_dir);
+  // `proc_root`: where the processes of `binwatch run` registrations are checked.
+  ThrottleEngine(const ThrottleSettings& settings, const std::filesystem::path& state_dir,
+                 std::filesystem::path proc_root = "/proc");
 
   // Control plane, after each partition sample: decide the level, keep the flag files in step,
   // audit a change.
@@ -54,6 +69,17 @@ class ThrottleEngine {
   nlohmann::json throttle_app(std::string_view app, double ttl_minutes, double ratio, std::string_view by, int64_t now_ms);
   nlohmann::json unthrottle_app(std::string_view app, std::string_view by, int64_t now_ms);
   [[nodiscard]] nlohmann::json throttled_apps(int64_t now_ms) const;
+
+  // HTTP threads: a check of `app` carrying X-Binwatch-Run (`binwatch run` names its job's process
+  // group). /check is unauthenticated, so the group is registered only when its leader (pid ==
+  // pgid) is a child of a binwatch executable; refusals are counted by reason and the first one is
+  // logged. A registration lasts kRunKeepMs (or 4 check intervals) after the last check. Returns
+  // whether the group is registered now. A few small /proc reads; no lock held meanwhile.
+  bool note_run(int64_t pgid, int64_t interval_ms, std::string_view app, int64_t now_ms);
+  // An X-Binwatch-Run header that does not parse: counted (reason "malformed"), logged the first time.
+  void note_malformed_run(std::string_view header, std::string_view app, int64_t now_ms);
+  // Session control: the registrations alive at now_ms.
+  [[nodiscard]] std::vector<policy::RunRegistration> runs(int64_t now_ms) const;
 
   [[nodiscard]] policy::LevelDecision current() const;
   [[nodiscard]] bool have_metric() const;
@@ -75,6 +101,12 @@ class ThrottleEngine {
   void sync_flags_locked(int64_t now_ms);
 
   ThrottleSettings m_settings;
+  std::filesystem::path m_proc_root;
+  std::map<int64_t, policy::RunRegistration> m_runs;  // by pgid, at most kMaxRuns
+  std::map<std::string, uint64_t> m_run_refusals;     // reason -> count
+  bool m_said_run_refusal = false;
+  void refuse_run_locked(const std::string& reason, const std::string& detail, std::string_view app);
+  int64_t m_seen_ms = 0;  // the latest time the engine was told (updates, checks): run expiry in metrics
   policy::ThrottlePolicy m_policy;
   std::filesystem::path m_state_file, m_audit_file;
   mutable std::mutex m_mutex;
@@ -82,7 +114,10 @@ class ThrottleEngine {
   bool m_have_metric = false;
   policy::ThrottleInputs m_inputs;
   std::vector<policy::AppThrottle> m_apps;
-  std::map<std::string, uint64_t> m_check_draws;  // per app: low-discrepancy sequence for ratios
+  // The tracked name of `app`: itself, or kOtherApp once kMaxTrackedApps apps are tracked.
+  std::string tracked_app_locked(std::string_view app);
+  std::map<std::string, uint64_t, std::less<>> m_check_draws;  // per app: low-discrepancy sequence for ratios
+  bool m_said_untracked = false;
   std::map<std::pair<std::string, int>, uint64_t> m_checks;  // (app, status) -> count
   std::map<std::string, bool> m_flags;           // tool -> file exists (as binwatch left it)
   std::map<std::string, uint64_t> m_session_actions;  // "action/mode" -> count
