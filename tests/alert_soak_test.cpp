@@ -18,11 +18,14 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -129,11 +132,18 @@ class Receiver {
   size_t m_refused = 0, m_requests = 0;
 };
 
+// Resizes the mount's ballast file in place (grown with fallocate, shrunk with ftruncate), so the
+// daemon never samples an in-between state such as an empty mount.
 void set_ballast(const fs::path& mount, int mib) {
   const fs::path file = mount / "ballast";
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  const std::string chunk(kMiB, 'b');
-  for (int i = 0; i < mib; ++i) out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << file << ": " << std::strerror(errno);
+  struct stat st {};
+  ::fstat(fd, &st);
+  const off_t size = static_cast<off_t>(mib) * static_cast<off_t>(kMiB);
+  const int rc = size > st.st_size ? ::posix_fallocate(fd, 0, size) : ::ftruncate(fd, size);
+  ::close(fd);
+  ASSERT_EQ(rc, 0) << file << ": resize to " << mib << " MiB failed";
 }
 
 // An acknowledgement the daemon answered 200 to.
@@ -205,6 +215,11 @@ TEST(AlertSoak, KillNineAtRandomLosesNoAcknowledgementAndNoPage) {
 
   std::vector<int> level(kMounts, 0);
   std::vector<unsigned> version(kMounts, 0);
+  std::vector<unsigned> doc_version(kMounts, 0);  // version[] when `doc` was fetched
+  std::vector<Clock::time_point> changed_at(kMounts, Clock::now());
+  // The daemon samples every 150 ms and decides every 150 ms: a ballast change older than this
+  // is what the daemon's alerts show.
+  constexpr auto kSettled = std::chrono::milliseconds(800);
   std::set<std::string> seen_active;                 // alert ids the API showed firing or acknowledged
   std::set<std::string> seen_paged;                  // ... with a page made (paged non-empty)
   std::map<std::string, std::string> subject_of;     // alert id -> mount
@@ -295,6 +310,7 @@ TEST(AlertSoak, KillNineAtRandomLosesNoAcknowledgementAndNoPage) {
     std::optional<json> doc;
     ASSERT_TRUE(wait_for([&] { return (doc = alerts_now()).has_value(); }, 15000))
         << "cycle " << cycle << ": the API does not answer\n" << d.log();
+    doc_version = version;
     check_acks(*doc, "after restart " + std::to_string(cycle));
 
     const auto kill_at = Clock::now() + std::chrono::milliseconds(uniform(200, 2500));
@@ -310,10 +326,14 @@ TEST(AlertSoak, KillNineAtRandomLosesNoAcknowledgementAndNoPage) {
           set_ballast(mounts[m]->mnt, kLevels[l]);
           level[m] = l;
           ++version[m];
+          changed_at[m] = Clock::now();
           ++ballast_changes;
         }
       } else if (action == 1) {
-        if (auto j = alerts_now()) doc = std::move(j);
+        if (auto j = alerts_now()) {
+          doc = std::move(j);
+          doc_version = version;
+        }
       } else {
         std::vector<json> firing;
         for (const auto& a : (*doc)["alerts"])
@@ -324,7 +344,11 @@ TEST(AlertSoak, KillNineAtRandomLosesNoAcknowledgementAndNoPage) {
                         mount_of(a["subject"].get<std::string>()), 0, false, false};
           ASSERT_GE(pending.mount, 0) << a.dump();
           pending.mount_version = version[pending.mount];
-          pending.in_band = a.value("severity", "") == kSeverity[level[pending.mount]];
+          // Checked later only when the view this ack was chosen from was current: the mount has
+          // not changed since `doc` was fetched, and its last change had settled by then.
+          pending.in_band = a.value("severity", "") == kSeverity[level[pending.mount]] &&
+                            doc_version[pending.mount] == version[pending.mount] &&
+                            Clock::now() - changed_at[pending.mount] >= kSettled;
           in_flight = std::async(std::launch::async, post_ack, pending.alert_id, pending.by);
           if (uniform(0, 2) == 0) {
             // Kill while the request is (probably) being handled.

@@ -234,6 +234,15 @@ TEST(Reader, RouteFileIsOptional) {
   const auto s = net::ProcfsReader(root).read();
   EXPECT_EQ(s.default_route_interface, std::nullopt);
   EXPECT_NE(std::find(s.missing.begin(), s.missing.end(), "net/route"), s.missing.end());
+  EXPECT_EQ(s.route_error, std::nullopt);
+  // A net/route that does not parse leaves only the default route unknown, with the reason.
+  std::ofstream(root / "net/route") << "Iface\tDestination\tFlags\tMetric\neth0\t00000000\t0001\t0\n";
+  const auto bad = net::ProcfsReader(root).read();
+  EXPECT_EQ(bad.default_route_interface, std::nullopt);
+  ASSERT_TRUE(bad.route_error.has_value());
+  EXPECT_NE(bad.route_error->find("net/route"), std::string::npos) << *bad.route_error;
+  EXPECT_NE(bad.route_error->find("Mask"), std::string::npos) << *bad.route_error;
+  EXPECT_TRUE(bad.values.contains("TcpExtListenOverflows"));
   fs::remove_all(root);
 }
 

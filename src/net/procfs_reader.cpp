@@ -92,8 +92,15 @@ ProcSnapshot ProcfsReader::read() const {
     merge(s.values, checked(procfs::parse_name_value_lines(*t, "vmstat."), m_root / "vmstat"));
   }
   if (auto t = optional("net/route")) {
-    s.routes = checked(procfs::parse_route(*t), m_root / "net/route");
-    s.default_route_interface = procfs::default_route_interface(s.routes);
+    // Only `@default-route` needs it: a file that does not parse leaves that unknown, and the
+    // counters still count.
+    auto routes = procfs::parse_route(*t);
+    if (routes.ok()) {
+      s.routes = std::move(*routes);
+      s.default_route_interface = procfs::default_route_interface(s.routes);
+    } else {
+      s.route_error = (m_root / "net/route").string() + ":" + procfs::to_string(routes.error());
+    }
   }
   if (auto t = read_text(m_root / "modules")) {
     s.modules_file = true;

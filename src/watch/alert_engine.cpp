@@ -154,6 +154,26 @@ AlertEngine::AlertEngine(const AlertsSettings& settings, const fs::path& state_d
     spdlog::warn("alerts: the policy pages receiver \"{}\", which [[alerts.receiver]] does not define: its pages "
                  "are dead-lettered (visible in /api/v1/alerts)",
                  r);
+  // An alert reaches Alertmanager with endsAt = sent + active_for_s and is sent again only by a
+  // reminder (unacknowledged, every `repeat`) or a new page (after an acknowledgement ends): say
+  // when the policy leaves an active alert unsent for longer, as Alertmanager would resolve it.
+  for (const auto& r : receivers) {
+    if (r.type != alerts::ReceiverType::Alertmanager) continue;
+    const int64_t active_ms = int64_t{r.active_for_s} * 1000;
+    for (const auto& l : m_policy.ladders) {
+      if (l.repeat_ms == 0 || l.repeat_ms >= active_ms)
+        spdlog::warn("alerts: receiver \"{}\" (alertmanager, active_for_s = {}): ladder \"{}\" {}, so an alert "
+                     "firing longer than {} s is resolved by Alertmanager on its own; set repeat below it",
+                     r.name, r.active_for_s, l.name,
+                     l.repeat_ms == 0 ? "sends no reminders" : "reminds only every " + policy::format_duration_ms(l.repeat_ms),
+                     r.active_for_s);
+    }
+    if (m_policy.ack.max_ttl_ms >= active_ms)
+      spdlog::warn("alerts: receiver \"{}\" (alertmanager, active_for_s = {}): acknowledgements may last {}, so an "
+                   "acknowledged alert can be resolved by Alertmanager on its own; raise active_for_s above [ack] "
+                   "max_ttl",
+                   r.name, r.active_for_s, policy::format_duration_ms(m_policy.ack.max_ttl_ms));
+  }
   std::vector<std::unique_ptr<alerts::Notifier>> notifiers;
   for (auto& r : receivers) {
     if (r.type == alerts::ReceiverType::Alertmanager && r.generator_url.empty()) r.generator_url = generator_url;

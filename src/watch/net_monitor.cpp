@@ -29,6 +29,11 @@ void NetMonitor::sample(double now) {
   o.listeners = m_settings.proc_root == "/proc";  // sock_diag sees this namespace only
   try {
     auto s = net::take_sample(o, now);
+    if (s.snapshot.route_error.value_or("") != m_route_error) {
+      m_route_error = s.snapshot.route_error.value_or("");
+      if (!m_route_error.empty())
+        spdlog::warn("net: {} (rules on @default-route do nothing until it parses)", m_route_error);
+    }
     // decide() includes the listener findings (check_listeners) when listeners were sampled.
     auto d = net::decide(m_policy, s.observation, m_state);
     auto rates = net::watched_rates(m_policy, s.observation, d);

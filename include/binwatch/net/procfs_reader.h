@@ -39,6 +39,9 @@ struct ProcSnapshot {
   std::vector<procfs::Route> routes;  // net/route (IPv4, main table); empty when absent
   std::optional<std::string> default_route_interface;  // of `routes`: "@default-route" in a policy
   std::vector<std::string> missing;  // optional files that were absent (relative to the root)
+  // net/route could not be parsed: "FILE:LINE:COL: ..." (only `@default-route` is then unknown;
+  // the rest of the sample stands).
+  std::optional<std::string> route_error;
 };
 
 // The sysctls read (dotted names, as `sysctl` prints them).
@@ -48,7 +51,8 @@ class ProcfsReader {
  public:
   explicit ProcfsReader(std::filesystem::path root = "/proc") : m_root(std::move(root)) {}
   [[nodiscard]] const std::filesystem::path& root() const { return m_root; }
-  // Throws ProcfsError when net/snmp or net/netstat cannot be read or any file fails to parse.
+  // Throws ProcfsError when net/snmp or net/netstat cannot be read or any file but net/route
+  // fails to parse (a bad net/route only leaves the default route unknown: `route_error`).
   [[nodiscard]] ProcSnapshot read() const;
 
  private:

@@ -42,6 +42,7 @@ class NetMonitor {
   procfs::CounterMap m_values;
   std::map<std::string, double, std::less<>> m_rates;
   std::string m_error;
+  std::string m_route_error;  // said once per distinct reason (sampling thread only)
   uint64_t m_samples = 0;
 };
 
