@@ -570,9 +570,9 @@ const RunRegistration* run_of(const Session& s, const std::vector<RunRegistratio
   if (s.client_pgid <= 0) return nullptr;
   for (const auto& r : runs) {
     if (r.pgid != s.client_pgid || r.expires_ms <= now_ms) continue;
-    // The leader's pid names another process now: the registered group ended and its id was reused.
-    if (s.client_group_leader_start != 0 && r.leader_start != 0 && s.client_group_leader_start != r.leader_start)
-      continue;
+    // The leader must be the registered process (same start time): a leader gone (0) or a pid that
+    // names another process now (the registered group ended and its id was reused) is not the run.
+    if (s.client_group_leader_start == 0 || s.client_group_leader_start != r.leader_start) continue;
     return &r;
   }
   return nullptr;

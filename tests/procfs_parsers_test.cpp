@@ -361,6 +361,14 @@ TEST(ProcNetTcp, ParsesV4AndV6EndpointsStateAndInode) {
   EXPECT_EQ((*v4)[1].local_port, 0xE2F4);
   EXPECT_EQ((*v4)[1].remote_port, 3306);
   EXPECT_EQ((*v4)[1].inode, 41254u);
+  EXPECT_EQ((*v4)[1].uid, 0u);
+  auto owned = parse_proc_net_tcp(
+      "   0: 0100007F:E2F4 0100007F:0CEA 01 00000000:00000000 00:00000000 00000000  1000        0 41254 1\n", false);
+  ASSERT_TRUE(owned) << to_string(owned.error());
+  EXPECT_EQ((*owned)[0].uid, 1000u);
+  EXPECT_FALSE(parse_proc_net_tcp(
+      "   0: 0100007F:E2F4 0100007F:0CEA 01 00000000:00000000 00:00000000 00000000  -1        0 41254 1\n", false))
+      << "uid is not a number";
 
   auto v6 = parse_proc_net_tcp(
       "  sl  local_address                         remote_address                        st tx_queue rx_queue tr "
@@ -399,7 +407,7 @@ TEST(ProcNetTcp, FindsTheClientSocketOfASessionHost) {
   EXPECT_EQ(host->address, "127.0.0.1");
   EXPECT_EQ(host->port, 58100);
   EXPECT_EQ(client_socket_inode(*socks, *host, 3306), 200u);
-  EXPECT_EQ(client_socket_inode(*socks, *host, 3307), 300u);
+  EXPECT_EQ(client_socket_inode(*socks, *host, 3307), 0u) << "no server end on 3307 here";
   EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("localhost:58100"), 3306), 200u);
   EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("10.0.0.5:58100"), 3306), 0u) << "another address";
   EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("127.0.0.1:58101"), 3306), 0u) << "closed";
@@ -408,6 +416,53 @@ TEST(ProcNetTcp, FindsTheClientSocketOfASessionHost) {
   EXPECT_FALSE(parse_session_host("localhost"));
   EXPECT_FALSE(parse_session_host("db.example:"));
   EXPECT_FALSE(parse_session_host("h:99999"));
+}
+
+TEST(ProcNetTcp, TheClientSocketIsTheOneWhoseServerEndIsHere) {
+  // Two client sockets from 127.0.0.1:58100 to port 3306: first one to a server at 127.0.0.2 (not
+  // this one: its end is not in the table), then one to 127.0.0.1, whose end (local 3306, remote
+  // 127.0.0.1:58100) is.
+  auto socks = parse_proc_net_tcp(
+      "   0: 0100007F:E2F4 0200007F:0CEA 01 00000000:00000000 00:00000000 00000000 0 0 400 1\n"
+      "   1: 0100007F:E2F4 0100007F:0CEA 01 00000000:00000000 00:00000000 00000000 0 0 500 1\n"
+      "   2: 0100007F:0CEA 0100007F:E2F4 01 00000000:00000000 00:00000000 00000000 0 0 600 1\n",
+      false);
+  ASSERT_TRUE(socks) << to_string(socks.error());
+  EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("127.0.0.1:58100"), 3306), 500u);
+  socks->pop_back();
+  EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("127.0.0.1:58100"), 3306), 0u) << "no server end";
+  // The server end in tcp6 (a server listening on ::) as a v4-mapped address still matches.
+  auto v6 = parse_proc_net_tcp(
+      "   0: 0000000000000000FFFF00000100007F:0CEA 0000000000000000FFFF00000100007F:E2F4 01 00000000:00000000 "
+      "00:00000000 00000000     0        0 700 1\n",
+      true);
+  ASSERT_TRUE(v6) << to_string(v6.error());
+  socks->push_back((*v6)[0]);
+  EXPECT_EQ(client_socket_inode(*socks, *parse_session_host("127.0.0.1:58100"), 3306), 500u);
+  // find_tcp_socket: by both ends.
+  const auto* s = find_tcp_socket(*socks, "127.0.0.1", 58100, "127.0.0.1", 3306);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->inode, 500u);
+  EXPECT_EQ(find_tcp_socket(*socks, "::ffff:127.0.0.1", 58100, "127.0.0.2", 3306)->inode, 400u);
+  EXPECT_EQ(find_tcp_socket(*socks, "127.0.0.1", 58100, "127.0.0.3", 3306), nullptr);
+  EXPECT_EQ(find_tcp_socket(*socks, "127.0.0.1", 58101, "", 3306), nullptr);
+}
+
+TEST(ProcStatus, RealUidBootTimeAndStartTime) {
+  EXPECT_EQ(parse_status_uid("Name:\tbinwatch\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n"), 1000u);
+  EXPECT_FALSE(parse_status_uid("Name:\tbinwatch\n"));
+  EXPECT_FALSE(parse_status_uid("Uid:\t\n"));
+  EXPECT_FALSE(parse_status_uid("Uid:\tx\t0\n"));
+  EXPECT_EQ(parse_boot_time("cpu  1 2 3\nintr 5\nctxt 9\nbtime 1763800000\nprocesses 7\n"), 1763800000);
+  EXPECT_FALSE(parse_boot_time("cpu  1 2 3\n"));
+  ProcStat st;
+  st.start_time = 12345;  // 123.45 s after boot at 100 ticks/s
+  EXPECT_DOUBLE_EQ(start_unix_s(st, 1'000'000, 100), 1'000'123.45);
+  // A session whose command began at 1'000'200: a client that started before may be its client;
+  // one that started after (a pid reused since) may not, beyond the tolerance.
+  EXPECT_TRUE(started_by(st, 1'000'000, 100, 1'000'200.0));
+  EXPECT_TRUE(started_by(st, 1'000'000, 100, 1'000'122.0)) << "within 2 s";
+  EXPECT_FALSE(started_by(st, 1'000'000, 100, 1'000'100.0));
 }
 
 }  // namespace

@@ -5,12 +5,15 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "binwatch/watch/metrics_writer.h"
 #include "binwatch/watch/throttle_engine.h"
@@ -111,18 +114,47 @@ TEST(ThrottleEngine, AnUntrackedAppIsStillAnsweredAboutItself) {
 
 namespace {
 
-// A fake procfs root: ROOT/PID/stat (pid, comm, ppid, pgrp, starttime) and ROOT/PID/exe.
+// A fake procfs root: ROOT/PID/stat (pid, comm, ppid, pgrp, starttime), ROOT/PID/status (Uid:)
+// and ROOT/PID/exe.
 void fake_process(const std::filesystem::path& root, int pid, const std::string& comm, int ppid, int pgrp,
-                  uint64_t start, const std::string& exe = "") {
+                  uint64_t start, const std::string& exe = "", uint32_t uid = 1000) {
   const auto dir = root / std::to_string(pid);
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "stat") << pid << " (" << comm << ") S " << ppid << " " << pgrp << " " << pgrp
                               << " 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 " << start << " 0 0\n";
   std::ofstream(dir / "comm") << comm << "\n";
+  std::ofstream(dir / "status") << "Name:\t" << comm << "\nUmask:\t0022\nState:\tS (sleeping)\nPid:\t" << pid
+                                << "\nPPid:\t" << ppid << "\nUid:\t" << uid << "\t" << uid << "\t" << uid << "\t" << uid
+                                << "\nGid:\t" << uid << "\t" << uid << "\t" << uid << "\t" << uid << "\n";
   std::error_code ec;
   std::filesystem::remove(dir / "exe", ec);
   if (!exe.empty()) std::filesystem::create_symlink(exe, dir / "exe");
 }
+
+// ROOT/net/tcp: ESTABLISHED 127.0.0.1 connections to the daemon's port 9100, one per
+// {client port, uid of the client's socket}, each with the daemon's (root's) end.
+void fake_tcp(const std::filesystem::path& root, const std::vector<std::pair<int, uint32_t>>& clients) {
+  std::filesystem::create_directories(root / "net");
+  std::ofstream out(root / "net" / "tcp");
+  out << "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+  int sl = 0;
+  uint64_t inode = 50000;
+  auto line = [&](int local_port, int remote_port, uint32_t uid) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "%4d: 0100007F:%04X 0100007F:%04X 01 00000000:00000000 00:00000000 00000000 %5u        0 %llu 1 "
+                  "0000000000000000 20 4 30 10 -1\n",
+                  sl++, local_port, remote_port, uid, static_cast<unsigned long long>(inode++));
+    out << buf;
+  };
+  for (const auto& [port, uid] : clients) {
+    line(port, 9100, uid);
+    line(9100, port, 0);
+  }
+}
+
+// A check from 127.0.0.1:PORT to the daemon at 127.0.0.1:9100.
+ThrottleEngine::RunCaller caller(int port) { return {"127.0.0.1", port, "127.0.0.1", 9100}; }
 
 std::string metrics_text(const ThrottleEngine& e) {
   MetricsWriter w;
@@ -145,41 +177,116 @@ TEST(ThrottleEngine, RunRegistrationsOnlyForGroupsLedByAChildOfBinwatch) {
   fake_process(proc, 410, "binwatch", 1, 410, 100);                       // exe unreadable: comm decides
   fake_process(proc, 510, "perl", 410, 510, 555);
 
+  fake_tcp(proc, {{40000, 1000}});  // the caller: uid 1000, like the binwatch processes
+  const auto me = caller(40000);
+
   binwatch::watch::ThrottleSettings settings;
   ThrottleEngine e(settings, state, proc);
-  EXPECT_TRUE(e.note_run(500, 250, "nightly", 1000));
-  EXPECT_TRUE(e.note_run(510, 0, "archiver", 1000));
-  EXPECT_FALSE(e.note_run(600, 250, "spoofed", 1000)) << "its parent is bash";
-  EXPECT_FALSE(e.note_run(700, 250, "spoofed", 1000)) << "not a group leader";
-  EXPECT_FALSE(e.note_run(800, 250, "spoofed", 1000)) << "no such process";
+  EXPECT_TRUE(e.note_run(500, 250, "nightly", me, 1000));
+  EXPECT_TRUE(e.note_run(510, 0, "archiver", me, 1000));
+  EXPECT_FALSE(e.note_run(600, 250, "spoofed", me, 1000)) << "its parent is bash";
+  EXPECT_FALSE(e.note_run(700, 250, "spoofed", me, 1000)) << "not a group leader";
+  EXPECT_FALSE(e.note_run(800, 250, "spoofed", me, 1000)) << "no such process";
   auto runs = e.runs(1000);
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0].pgid, 500);
   EXPECT_EQ(runs[0].app, "nightly");
   EXPECT_EQ(runs[0].leader_start, 777u);
   const std::string m = metrics_text(e);
-  EXPECT_NE(m.find("binwatch_throttle_runs 2"), std::string::npos) << m;
-  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"parent_not_binwatch\"} 1"), std::string::npos) << m;
-  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"not_group_leader\"} 1"), std::string::npos) << m;
-  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"no_process\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_throttle_runs 2\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"parent_not_binwatch\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"not_group_leader\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("binwatch_throttle_run_refusals_total{reason=\"no_process\"} 1\n"), std::string::npos) << m;
   EXPECT_EQ(e.status(1000)["runs"].size(), 2u);
   e.note_malformed_run("pgid=abc", "spoofed", 1000);
-  EXPECT_NE(metrics_text(e).find("binwatch_throttle_run_refusals_total{reason=\"malformed\"} 1"), std::string::npos);
+  EXPECT_NE(metrics_text(e).find("binwatch_throttle_run_refusals_total{reason=\"malformed\"} 1\n"), std::string::npos);
 
   // Kept ThrottleEngine::kRunKeepMs after the last check; a check refreshes it.
   const int64_t keep = ThrottleEngine::kRunKeepMs;
-  EXPECT_TRUE(e.note_run(500, 250, "nightly", 1000 + keep - 1));
+  EXPECT_TRUE(e.note_run(500, 250, "nightly", me, 1000 + keep - 1));
   EXPECT_EQ(e.runs(1000 + keep).size(), 1u) << "510 expired, 500 refreshed";
-  // The leader gone, the group living on: refreshed without a leader to check.
+  // The leader gone (the rest of its group may live on): not refreshed, it expires; once the group
+  // has ended, its id can name an unrelated group.
   std::filesystem::remove_all(proc / "500");
-  EXPECT_TRUE(e.note_run(500, 250, "nightly", 2000 + keep));
-  // The pid reused by a process that is not binwatch's child: refused, and the old one expires.
+  EXPECT_FALSE(e.note_run(500, 250, "nightly", me, 2000 + keep));
+  EXPECT_EQ(e.runs(2000 + keep).size(), 1u) << "still registered until it expires";
+  EXPECT_TRUE(e.runs(1000 + 2 * keep - 1).empty()) << "expired kRunKeepMs after its last good check";
+  // The pid reused by a process that is not binwatch's child: refused.
   fake_process(proc, 500, "evil", 401, 500, 4242);
-  EXPECT_FALSE(e.note_run(500, 250, "nightly", 3000 + keep));
-  EXPECT_TRUE(e.runs(2000 + 2 * keep).empty());
+  EXPECT_FALSE(e.note_run(500, 250, "nightly", me, 3000 + keep));
+  ASSERT_EQ(e.runs(3000 + keep).size(), 1u);
+  EXPECT_EQ(e.runs(3000 + keep)[0].leader_start, 777u) << "not taken over by the refused one";
+  EXPECT_TRUE(e.runs(1000 + 2 * keep).empty());
   // A long check interval keeps a run 4 intervals.
   fake_process(proc, 520, "mariadb", 400, 520, 1234);
-  EXPECT_TRUE(e.note_run(520, 60000, "slow", 10'000'000));
+  EXPECT_TRUE(e.note_run(520, 60000, "slow", me, 10'000'000));
   EXPECT_EQ(e.runs(10'000'000 + 239'999).size(), 1u);
   EXPECT_TRUE(e.runs(10'000'000 + 240'000).empty());
+}
+
+TEST(ThrottleEngine, RunKeepIsCappedWhateverIntervalTheHeaderClaims) {
+  TempDir dir("binwatch-throttle-run-cap");
+  const auto proc = dir.path() / "proc";
+  const auto state = dir.path() / "state";
+  std::filesystem::create_directories(state);
+  fake_process(proc, 400, "binwatch", 1, 400, 100, "/usr/local/bin/binwatch");
+  fake_process(proc, 500, "mariadb", 400, 500, 777, "/usr/bin/mariadb");
+  fake_tcp(proc, {{40000, 1000}});
+  binwatch::watch::ThrottleSettings settings;
+  ThrottleEngine e(settings, state, proc);
+  // interval_ms=86400000 (a day, the header's maximum) would keep it 4 days: at most 4 minutes.
+  EXPECT_TRUE(e.note_run(500, 86'400'000, "nightly", caller(40000), 1000));
+  const int64_t max_keep = 4 * ThrottleEngine::kRunMaxIntervalMs;
+  EXPECT_EQ(e.runs(1000 + max_keep - 1).size(), 1u);
+  EXPECT_TRUE(e.runs(1000 + max_keep).empty());
+}
+
+TEST(ThrottleEngine, RunRegistrationIsBoundToTheCallersUidAndKeepsItsFirstApp) {
+  TempDir dir("binwatch-throttle-run-caller");
+  const auto proc = dir.path() / "proc";
+  const auto state = dir.path() / "state";
+  std::filesystem::create_directories(state);
+  fake_process(proc, 400, "binwatch", 1, 400, 100, "/usr/local/bin/binwatch", 1000);  // alice's binwatch run
+  fake_process(proc, 500, "mariadb", 400, 500, 777, "/usr/bin/mariadb", 1000);
+  fake_process(proc, 410, "binwatch", 1, 410, 100, "/usr/local/bin/binwatch", 0);  // the daemon (root)
+  fake_process(proc, 510, "sh", 410, 510, 555, "/usr/bin/sh", 0);                   // its exec-notifier child
+  // Sockets to the daemon: 40000 is alice's (1000), 40001 mallory's (2000), 40002 root's.
+  fake_tcp(proc, {{40000, 1000}, {40001, 2000}, {40002, 0}});
+  binwatch::watch::ThrottleSettings settings;
+  ThrottleEngine e(settings, state, proc);
+
+  EXPECT_FALSE(e.note_run(500, 250, "spoofed", caller(40001), 1000)) << "another user's binwatch run";
+  EXPECT_FALSE(e.note_run(510, 250, "spoofed", caller(40001), 1000)) << "the daemon's own child";
+  EXPECT_FALSE(e.note_run(510, 250, "spoofed", caller(40000), 1000)) << "alice is not root";
+  EXPECT_FALSE(e.note_run(500, 250, "spoofed", caller(40009), 1000)) << "no such socket (another host)";
+  EXPECT_FALSE(e.note_run(500, 250, "spoofed", {"127.0.0.1", 40000, "127.0.0.1", 9200}, 1000))
+      << "the right port, to another server";
+  EXPECT_TRUE(e.runs(1000).empty());
+  EXPECT_NE(metrics_text(e).find("binwatch_throttle_run_refusals_total{reason=\"caller_mismatch\"} 5\n"),
+            std::string::npos)
+      << metrics_text(e);
+
+  EXPECT_TRUE(e.note_run(500, 250, "nightly", caller(40000), 1000)) << "alice's own";
+  EXPECT_TRUE(e.note_run(510, 250, "notifier", caller(40002), 1000)) << "root may register any";
+  // ::ffff:127.0.0.1 (an IPv6 listener) names the same socket.
+  EXPECT_TRUE(e.note_run(500, 250, "nightly", {"::ffff:127.0.0.1", 40000, "::ffff:127.0.0.1", 9100}, 1100));
+
+  // A live registration keeps its first app: another app's check does not take it over.
+  EXPECT_FALSE(e.note_run(500, 250, "other", caller(40000), 1200));
+  EXPECT_FALSE(e.note_run(500, 250, "other", caller(40002), 1200));
+  auto runs = e.runs(1200);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].pgid, 500);
+  EXPECT_EQ(runs[0].app, "nightly");
+  EXPECT_NE(metrics_text(e).find("binwatch_throttle_run_refusals_total{reason=\"app_mismatch\"} 2\n"),
+            std::string::npos)
+      << metrics_text(e);
+  // Once the leader's pid names another process (a new binwatch run of the same user), it may be
+  // registered anew, with its own app.
+  fake_process(proc, 500, "perl", 400, 500, 9999, "/usr/bin/perl", 1000);
+  EXPECT_TRUE(e.note_run(500, 250, "archiver", caller(40000), 1300));
+  runs = e.runs(1300);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].app, "archiver");
+  EXPECT_EQ(runs[0].leader_start, 9999u);
 }

@@ -293,9 +293,17 @@ TEST(ThrottlePolicy, SessionsOfARegisteredBinwatchRunAreBulkWithTheRunsApp) {
   EXPECT_TRUE(c.bulk);
   EXPECT_EQ(c.rule, "binwatch_run");
   EXPECT_EQ(c.app, "nightly-purge");
-  // The leader gone while the client lives on in its group: still that run.
+  // The leader gone while the client lives on in its group: no longer provably that run (the
+  // group id can be reused once the group ends), so not bulk by the run rule.
   s.client_group_leader_start = 0;
-  EXPECT_TRUE(classify(p, s, {}, runs, 5000).bulk);
+  EXPECT_FALSE(classify(p, s, {}, runs, 5000).bulk);
+  EXPECT_EQ(run_of(s, runs, 5000), nullptr);
+  // A registration without a leader start time never matches a leader-less group either.
+  {
+    auto zero = runs;
+    zero[0].leader_start = 0;
+    EXPECT_EQ(run_of(s, zero, 5000), nullptr);
+  }
   // The pgid now leads another process (pid reused after the run ended): not that run.
   s.client_group_leader_start = 999;
   EXPECT_FALSE(classify(p, s, {}, runs, 5000).bulk);

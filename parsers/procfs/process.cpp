@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "text_util.h"
@@ -88,6 +91,9 @@ ParseResult<std::vector<TcpSocket>> parse_proc_net_tcp(std::string_view text, bo
     int64_t st = 0;
     if (!detail::hex_to_int64(f[3].text, st) || st < 0 || st > 255) return ParseError{line.number, f[3].column, "st is not a hex byte"};
     s.state = static_cast<uint8_t>(st);
+    uint64_t uid = 0;
+    if (!to_u64(f[7].text, uid) || uid > UINT32_MAX) return ParseError{line.number, f[7].column, "uid is not an integer"};
+    s.uid = static_cast<uint32_t>(uid);
     if (!to_u64(f[9].text, s.inode)) return ParseError{line.number, f[9].column, "inode is not an integer"};
     out.push_back(s);
   }
@@ -125,16 +131,75 @@ std::optional<SessionEndpoint> parse_session_host(std::string_view host) {
   return e;
 }
 
+namespace {
+
+std::string unmapped(std::string_view addr) {
+  if (addr.rfind("::ffff:", 0) == 0 && addr.find('.') != std::string_view::npos) addr.remove_prefix(7);
+  return std::string(addr);
+}
+
+}  // namespace
+
 uint64_t client_socket_inode(const std::vector<TcpSocket>& sockets, const SessionEndpoint& peer, uint16_t server_port) {
   constexpr uint8_t kEstablished = 1;
-  std::string addr = peer.address;
-  if (addr.rfind("::ffff:", 0) == 0 && addr.find('.') != std::string::npos) addr = addr.substr(7);
+  const std::string addr = unmapped(peer.address);
   for (const auto& s : sockets) {
     if (s.state != kEstablished || s.local_port != peer.port || s.remote_port != server_port || s.inode == 0) continue;
     const bool same = addr == "localhost" ? is_loopback(s, true) : address_text(s, true) == addr;
-    if (same) return s.inode;
+    if (!same) continue;
+    // The server's end of this very connection: local = the client's remote, remote = the client's local.
+    const std::string client_local = address_text(s, true), client_remote = address_text(s, false);
+    const bool server_side = std::any_of(sockets.begin(), sockets.end(), [&](const TcpSocket& t) {
+      return t.state == kEstablished && &t != &s && t.local_port == server_port && t.remote_port == s.local_port &&
+             address_text(t, true) == client_remote && address_text(t, false) == client_local;
+    });
+    if (server_side) return s.inode;
   }
   return 0;
+}
+
+const TcpSocket* find_tcp_socket(const std::vector<TcpSocket>& sockets, std::string_view local_addr,
+                                 uint16_t local_port, std::string_view remote_addr, uint16_t remote_port) {
+  constexpr uint8_t kEstablished = 1;
+  const std::string local = unmapped(local_addr), remote = unmapped(remote_addr);
+  for (const auto& s : sockets) {
+    if (s.state != kEstablished || s.local_port != local_port || s.remote_port != remote_port) continue;
+    if (address_text(s, true) != local) continue;
+    if (!remote.empty() && address_text(s, false) != remote) continue;
+    return &s;
+  }
+  return nullptr;
+}
+
+std::optional<uint32_t> parse_status_uid(std::string_view text) {
+  for (const auto& line : detail::split_lines(text)) {
+    if (line.text.rfind("Uid:", 0) != 0) continue;
+    const auto f = detail::split_fields(line.text.substr(4));
+    uint64_t uid = 0;
+    if (f.empty() || !to_u64(f[0].text, uid) || uid > UINT32_MAX) return std::nullopt;
+    return static_cast<uint32_t>(uid);
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> parse_boot_time(std::string_view text) {
+  for (const auto& line : detail::split_lines(text)) {
+    const auto f = detail::split_fields(line.text);
+    if (f.size() < 2 || f[0].text != "btime") continue;
+    int64_t t = 0;
+    if (!detail::to_int64(f[1].text, t) || t <= 0) return std::nullopt;
+    return t;
+  }
+  return std::nullopt;
+}
+
+double start_unix_s(const ProcStat& s, int64_t boot_time_s, long ticks_per_s) {
+  return static_cast<double>(boot_time_s) +
+         static_cast<double>(s.start_time) / static_cast<double>(ticks_per_s > 0 ? ticks_per_s : 100);
+}
+
+bool started_by(const ProcStat& s, int64_t boot_time_s, long ticks_per_s, double by_unix_s, double tolerance_s) {
+  return start_unix_s(s, boot_time_s, ticks_per_s) <= by_unix_s + tolerance_s;
 }
 
 }  // namespace binwatch::procfs

@@ -26,6 +26,9 @@ Subcommand add_run_command(CLI::App& app) {
       "Each check names the job's process group (header X-Binwatch-Run: pgid=N): the daemon's session\n"
       "control then treats the job's MySQL sessions as bulk (policy rule binwatch_run), so a statement\n"
       "left running on the server while the client is stopped can be killed where the policy says.\n"
+      "The daemon registers the group only for a caller of the same uid as this binwatch (or root), and\n"
+      "keeps it 4 check intervals (at least 30 s, at most 4 minutes) after each check: with\n"
+      "--check-interval-ms above 60000 the job's sessions are not bulk for part of each interval.\n"
       "Exit: CMD's exit code; 128+N when CMD died of signal N; 127 when CMD cannot be executed;\n"
       "1 or 2 when binwatch itself failed before or while starting it (said on stderr).");
   cmd->add_option("--app", a->run.app, "App name asked about (default: basename of CMD)");

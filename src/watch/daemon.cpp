@@ -815,7 +815,8 @@ void Daemon::add_throttle_routes(httplib::Server& http) {
     if (req.has_header(control::kRunHeader)) {
       const std::string value = req.get_header_value(control::kRunHeader);
       if (auto h = control::parse_run_header(value))
-        m_throttle->note_run(h->pgid, h->interval_ms, app, unix_now_ms());
+        m_throttle->note_run(h->pgid, h->interval_ms, app,
+                             {req.remote_addr, req.remote_port, req.local_addr, req.local_port}, unix_now_ms());
       else
         m_throttle->note_malformed_run(value, app, unix_now_ms());
     }

@@ -29,6 +29,19 @@ std::optional<procfs::ProcStat> ProcessTable::stat(int64_t pid) const {
   return *r;
 }
 
+std::optional<uint32_t> ProcessTable::uid(int64_t pid) const {
+  if (pid <= 0) return std::nullopt;
+  const auto text = slurp(m_root / std::to_string(pid) / "status");
+  if (!text) return std::nullopt;
+  return procfs::parse_status_uid(*text);
+}
+
+std::optional<int64_t> ProcessTable::boot_time() const {
+  const auto text = slurp(m_root / "stat");
+  if (!text) return std::nullopt;
+  return procfs::parse_boot_time(*text);
+}
+
 std::vector<procfs::TcpSocket> ProcessTable::tcp_sockets() const {
   std::vector<procfs::TcpSocket> out;
   for (const bool v6 : {false, true}) {

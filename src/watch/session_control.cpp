@@ -1,5 +1,7 @@
 #include "binwatch/watch/session_control.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
@@ -96,13 +98,21 @@ std::vector<policy::Session> SessionControl::read_sessions(mysql::Connection& co
   return out;
 }
 
-SessionControl::Client SessionControl::attr_client(const policy::Session& s) const {
-  Client c{s.user, s.host, 0, ""};
-  if (auto a = m_attr_pids.find(s.id); a != m_attr_pids.end() && local_host(s.host)) {
-    c.pid = a->second;
-    c.via = "_pid";
-  }
-  return c;  // pid 0: a unix socket without the attribute, or another host: not found
+SessionControl::Client SessionControl::attr_client(const policy::Session& s, const ProcessTable& procs) const {
+  Client c{s.user, s.host, 0, 0, ""};
+  auto a = m_attr_pids.find(s.id);
+  if (a == m_attr_pids.end() || !local_host(s.host)) return c;  // a unix socket without it, or another host
+  // The client says its pid; a process that started after the session's current command began
+  // (TIME seconds ago, and the connection is older still) cannot have sent it.
+  const auto st = procs.stat(a->second);
+  const auto boot = procs.boot_time();
+  if (!st || !boot) return c;
+  const double command_began_s = static_cast<double>(m_options.now_ms()) / 1000.0 - std::max(0.0, s.time_s);
+  if (!procfs::started_by(*st, *boot, ::sysconf(_SC_CLK_TCK), command_began_s)) return c;
+  c.pid = a->second;
+  c.start = st->start_time;
+  c.via = "_pid";
+  return c;
 }
 
 void SessionControl::resolve_clients(std::vector<policy::Session>& sessions, const std::vector<uint64_t>& own) {
@@ -122,7 +132,7 @@ void SessionControl::resolve_clients(std::vector<policy::Session>& sessions, con
     if (procfs::parse_session_host(s.host) && m_server_port != 0) {
       tcp.push_back(&s);
     } else {
-      m_clients[s.id] = attr_client(s);
+      m_clients[s.id] = attr_client(s, procs);
     }
   }
   if (!tcp.empty()) {
@@ -138,13 +148,17 @@ void SessionControl::resolve_clients(std::vector<policy::Session>& sessions, con
     }
     const auto owners = procs.socket_owners(inodes);
     for (const auto* s : tcp) {
-      Client c = attr_client(*s);  // not found by its socket (another network namespace): `_pid`
+      Client c{s->user, s->host, 0, 0, ""};
       if (auto i = inode_of.find(s->id); i != inode_of.end()) {
         if (auto o = owners.find(i->second); o != owners.end()) {
-          c.pid = o->second;
-          c.via = "tcp";
+          if (const auto st = procs.stat(o->second)) {
+            c.pid = o->second;
+            c.start = st->start_time;
+            c.via = "tcp";
+          }
         }
       }
+      if (c.pid <= 0) c = attr_client(*s, procs);  // not found by its socket (another network namespace): `_pid`
       m_clients[s->id] = c;
     }
   }
@@ -154,6 +168,12 @@ void SessionControl::resolve_clients(std::vector<policy::Session>& sessions, con
     if (it == m_clients.end() || it->second.pid <= 0) continue;
     const auto st = procs.stat(it->second.pid);
     if (!st) continue;  // the client is gone (the session ends soon)
+    if (st->start_time != it->second.start) {
+      // The pid names another process now: not the client. Found afresh next poll (by its socket,
+      // or a `_pid` that must predate the session's command).
+      m_clients.erase(it);
+      continue;
+    }
     s.client_pid = it->second.pid;
     s.client_via = it->second.via;
     s.client_pgid = st->pgrp;

@@ -272,23 +272,54 @@ json ThrottleEngine::throttled_apps(int64_t now_ms) const {
   return j;
 }
 
-bool ThrottleEngine::note_run(int64_t pgid, int64_t interval_ms, std::string_view app, int64_t now_ms) {
-  const int64_t keep = std::max(kRunKeepMs, 4 * std::max<int64_t>(interval_ms, 0));
+namespace {
+
+// Empty when the caller may register a group whose leader's parent (binwatch) is `parent`: the
+// caller's socket belongs to that process's real uid, or to root. Else why not.
+std::string caller_mismatch(const ProcessTable& procs, const ThrottleEngine::RunCaller& caller, int64_t parent) {
+  if (caller.port <= 0 || caller.port > 65535 || caller.server_port <= 0 || caller.server_port > 65535)
+    return "the caller's TCP connection is unknown";
+  const auto sockets = procs.tcp_sockets();
+  const auto* s = procfs::find_tcp_socket(sockets, caller.address, static_cast<uint16_t>(caller.port),
+                                          caller.server_address, static_cast<uint16_t>(caller.server_port));
+  const std::string who = caller.address + ":" + std::to_string(caller.port);
+  if (!s) return "no socket of the caller " + who + " in net/tcp{,6} (another host or network namespace)";
+  if (s->uid == 0) return "";
+  const auto puid = procs.uid(parent);
+  if (!puid) return "the uid of binwatch process " + std::to_string(parent) + " is unknown";
+  if (*puid != s->uid)
+    return "the caller " + who + " is uid " + std::to_string(s->uid) + ", binwatch process " + std::to_string(parent) +
+           " uid " + std::to_string(*puid);
+  return "";
+}
+
+}  // namespace
+
+bool ThrottleEngine::note_run(int64_t pgid, int64_t interval_ms, std::string_view app, const RunCaller& caller,
+                              int64_t now_ms) {
+  const int64_t keep = std::max(kRunKeepMs, 4 * std::clamp<int64_t>(interval_ms, 0, kRunMaxIntervalMs));
   const ProcessTable procs(m_proc_root);
   const auto leader = procs.stat(pgid);
-  // A refresh: the same leader (same start time), or a leader that is gone while members of the
-  // group live on (a group id is not reused while any member lives).
+  // A refresh: the same leader (same start time) still alive. A group whose leader is gone is not
+  // refreshed (its id may be reused once the rest of the group ends): it expires.
   {
     std::lock_guard lock(m_mutex);
     auto it = m_runs.find(pgid);
     m_seen_ms = std::max(m_seen_ms, now_ms);
-    if (it != m_runs.end() && it->second.expires_ms > now_ms &&
-        (!leader || leader->start_time == it->second.leader_start) && it->second.app == app) {
+    if (it != m_runs.end() && it->second.expires_ms > now_ms && leader &&
+        leader->start_time == it->second.leader_start) {
+      if (it->second.app != app) {
+        refuse_run_locked("app_mismatch",
+                          "pgid=" + std::to_string(pgid) + ": registered for app " +
+                              json(it->second.app.substr(0, 100)).dump() + " already",
+                          app);
+        return false;
+      }
       it->second.expires_ms = now_ms + keep;
       return true;
     }
   }
-  // New (or changed): the leader must lead its group and be a child of binwatch.
+  // New (or changed): the leader must lead its group and be a child of binwatch run by the caller's uid.
   std::string reason, detail;
   if (!leader) {
     reason = "no_process";
@@ -302,12 +333,24 @@ bool ThrottleEngine::note_run(int64_t pgid, int64_t interval_ms, std::string_vie
     reason = "parent_not_binwatch";
     detail = "the parent of " + std::to_string(pgid) + " (" + leader->comm + ") is process " +
              std::to_string(leader->ppid) + " (" + (parent ? parent->comm : std::string("?")) + "), not binwatch";
+  } else if (auto why = caller_mismatch(procs, caller, leader->ppid); !why.empty()) {
+    reason = "caller_mismatch";
+    detail = std::move(why);
   }
   std::lock_guard lock(m_mutex);
   m_seen_ms = std::max(m_seen_ms, now_ms);
   if (reason.empty()) {
     std::erase_if(m_runs, [&](const auto& kv) { return kv.second.expires_ms <= now_ms; });
-    if (m_runs.size() >= kMaxRuns && !m_runs.count(pgid)) {
+    // Registered meanwhile by a concurrent check (no lock was held above): the first app stays.
+    if (auto it = m_runs.find(pgid); it != m_runs.end() && it->second.leader_start == leader->start_time) {
+      if (it->second.app == app) {
+        it->second.expires_ms = now_ms + keep;
+        return true;
+      }
+      reason = "app_mismatch";
+      detail = "registered for app " + json(it->second.app.substr(0, 100)).dump() + " already";
+    }
+    if (reason.empty() && m_runs.size() >= kMaxRuns && !m_runs.count(pgid)) {
       reason = "full";
       detail = std::to_string(kMaxRuns) + " runs registered already";
     }
@@ -420,7 +463,8 @@ void ThrottleEngine::write_metrics(MetricsWriter& w) const {
            static_cast<double>(std::count_if(m_runs.begin(), m_runs.end(),
                                              [&](const auto& kv) { return kv.second.expires_ms > now; })));
   w.family("binwatch_throttle_run_refusals_total", "counter",
-           "X-Binwatch-Run headers refused (malformed, no such group leader, leader not a child of binwatch, too many runs)");
+           "X-Binwatch-Run headers refused (malformed, no such group leader, leader not a child of binwatch, caller not "
+           "binwatch's uid, another app's live run, too many runs)");
   for (const auto& [reason, n] : m_run_refusals)
     w.sample("binwatch_throttle_run_refusals_total", {{"reason", reason}}, static_cast<double>(n));
 }

@@ -29,13 +29,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (r.ok()) (void)default_route_interface(*r);
       break;
     }
-    case 10: (void)parse_proc_stat(text); break;
+    case 10: (void)parse_proc_stat(text); (void)parse_status_uid(text); (void)parse_boot_time(text); break;
     case 11:
     case 12: {
       auto r = parse_proc_net_tcp(text, data[0] % 13 == 12);
       if (r.ok()) {
         for (const auto& s : *r) (void)address_text(s), (void)is_loopback(s, false);
-        if (auto peer = parse_session_host(text.substr(0, text.find('\n')))) (void)client_socket_inode(*r, *peer, 3306);
+        if (auto peer = parse_session_host(text.substr(0, text.find('\n')))) {
+          (void)client_socket_inode(*r, *peer, 3306);
+          (void)find_tcp_socket(*r, peer->address, peer->port, "127.0.0.1", 9874);
+        }
       }
       break;
     }

@@ -169,7 +169,8 @@ struct RunRegistration {
 };
 
 // Pure: the live registration whose process group the session's client process is in, or null.
-// A group whose leader pid now names another process (another starttime) is not the registered one.
+// The group's leader must be the registered one (same starttime): a group whose leader is gone, or
+// whose leader pid now names another process, is not the registered run.
 const RunRegistration* run_of(const Session& s, const std::vector<RunRegistration>& runs, int64_t now_ms);
 
 struct Classification {

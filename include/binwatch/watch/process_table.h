@@ -19,6 +19,10 @@ class ProcessTable {
   explicit ProcessTable(std::filesystem::path root = "/proc") : m_root(std::move(root)) {}
 
   [[nodiscard]] std::optional<procfs::ProcStat> stat(int64_t pid) const;
+  // The real uid of `pid` (ROOT/PID/status "Uid:", world-readable), nullopt when unknown.
+  [[nodiscard]] std::optional<uint32_t> uid(int64_t pid) const;
+  // The boot time in seconds since the epoch (ROOT/stat "btime"), nullopt when unknown.
+  [[nodiscard]] std::optional<int64_t> boot_time() const;
   // ROOT/net/tcp and ROOT/net/tcp6 (of the reader's network namespace when ROOT is /proc).
   [[nodiscard]] std::vector<procfs::TcpSocket> tcp_sockets() const;
   // Which process holds each socket inode (one walk over ROOT/*/fd); inodes not found are absent.

@@ -34,6 +34,7 @@
 
 namespace binwatch::watch {
 
+class ProcessTable;
 class ThrottleEngine;
 
 class SessionControl : public ControlLoop {
@@ -54,14 +55,18 @@ class SessionControl : public ControlLoop {
     policy::Classification cls;
     std::string user, host;
   };
-  // The local client process of a connection (pid 0: not found), found once per connection.
+  // The local client process of a connection (pid 0: not found), found once per connection and
+  // followed while that pid names the same process (same start time).
   struct Client {
     std::string user, host;
     int64_t pid = 0;
+    uint64_t start = 0;  // the process's starttime (/proc/PID/stat) when it was found
     std::string via;
   };
   std::vector<policy::Session> read_sessions(mysql::Connection& conn);
-  [[nodiscard]] Client attr_client(const policy::Session& s) const;  // from the `_pid` attribute
+  // From the `_pid` attribute of a local session, when that process started before the session's
+  // current command did (processlist TIME; a pid reused since is not the client).
+  [[nodiscard]] Client attr_client(const policy::Session& s, const ProcessTable& procs) const;
   // Fills client_pid, client_pgid, client_group_leader_start and client_via where it can.
   void resolve_clients(std::vector<policy::Session>& sessions, const std::vector<uint64_t>& own);
   void act(mysql::Connection& conn, const policy::SessionPlanItem& item, int level);

@@ -50,9 +50,19 @@ class ThrottleEngine {
   static constexpr size_t kMaxTrackedApps = 256;
   static constexpr std::string_view kOtherApp = "_other";
   // `binwatch run` process groups kept at once, and how long one is kept after its last check
-  // (at least; 4 check intervals when that is longer).
+  // (at least; 4 check intervals when that is longer, the interval counted at most kRunMaxIntervalMs:
+  // the header is unauthenticated).
   static constexpr size_t kMaxRuns = 1024;
   static constexpr int64_t kRunKeepMs = 30000;
+  static constexpr int64_t kRunMaxIntervalMs = 60000;
+
+  // Who sent an X-Binwatch-Run header: the HTTP connection's two ends as the daemon sees them.
+  struct RunCaller {
+    std::string address;         // the client's address (httplib remote_addr)
+    int port = -1;               // the client's port (remote_port)
+    std::string server_address;  // the daemon's end (local_addr; "" = any)
+    int server_port = -1;        // (local_port)
+  };
 
   // Loads the policy (file or built-in) and the saved state; throws naming the file at fault.
   // `proc_root`: where the processes of `binwatch run` registrations are checked.
@@ -71,11 +81,15 @@ class ThrottleEngine {
   [[nodiscard]] nlohmann::json throttled_apps(int64_t now_ms) const;
 
   // HTTP threads: a check of `app` carrying X-Binwatch-Run (`binwatch run` names its job's process
-  // group). /check is unauthenticated, so the group is registered only when its leader (pid ==
-  // pgid) is a child of a binwatch executable; refusals are counted by reason and the first one is
-  // logged. A registration lasts kRunKeepMs (or 4 check intervals) after the last check. Returns
-  // whether the group is registered now. A few small /proc reads; no lock held meanwhile.
-  bool note_run(int64_t pgid, int64_t interval_ms, std::string_view app, int64_t now_ms);
+  // group). /check is unauthenticated, so a group is registered only when its leader (pid == pgid)
+  // is a child of a binwatch executable and the caller's TCP socket (found in ROOT/net/tcp{,6} by
+  // `caller`) belongs to the uid of that binwatch process (uid 0 may register any group); refusals
+  // are counted by reason and the first one is logged. A check refreshes a live registration only
+  // while its leader lives with the registered start time and names the same app (another app is
+  // refused, "app_mismatch": the first app stays). A registration lasts kRunKeepMs (or 4 check
+  // intervals, at most 4 * kRunMaxIntervalMs) after the last check. Returns whether the group is
+  // registered now. A few /proc reads; no lock held meanwhile.
+  bool note_run(int64_t pgid, int64_t interval_ms, std::string_view app, const RunCaller& caller, int64_t now_ms);
   // An X-Binwatch-Run header that does not parse: counted (reason "malformed"), logged the first time.
   void note_malformed_run(std::string_view header, std::string_view app, int64_t now_ms);
   // Session control: the registrations alive at now_ms.
