@@ -15,6 +15,7 @@
 #include "binwatch/alerts/outbox.h"
 #include "binwatch/atomic_file.h"
 #include "binwatch/policy/alert_state.h"
+#include "binwatch/policy/duration.h"
 #include "binwatch/watch/json_number.h"
 #include "binwatch/watch/metrics_writer.h"
 
