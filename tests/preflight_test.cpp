@@ -142,6 +142,8 @@ TEST(Shape, ColumnDefaultsBecomeSqlPerFlavor) {
   EXPECT_EQ(default_sql(O("(now() + interval 1 day)"), "DEFAULT_GENERATED on update CURRENT_TIMESTAMP",
                         "datetime", Flavor::MySQL),
             O("((now() + interval 1 day))"));
+  EXPECT_EQ(default_sql(O("CURRENT_TIMESTAMP(3)"), "", "datetime", Flavor::MySQL), O("CURRENT_TIMESTAMP(3)"));
+  EXPECT_EQ(default_sql(O("CURRENT_TIMESTAMP"), "", "varchar", Flavor::MySQL), O("'CURRENT_TIMESTAMP'"));
   EXPECT_EQ(default_sql(O("b'101'"), "", "bit", Flavor::MySQL), O("b'101'"));
   EXPECT_EQ(default_sql(O("0x6162"), "", "varbinary", Flavor::MySQL), O("0x6162"));
   EXPECT_EQ(default_sql(O("0x6162"), "", "varchar", Flavor::MySQL), O("'0x6162'"));

@@ -59,6 +59,8 @@ std::optional<std::string> default_sql(const std::optional<std::string>& column_
   if (flavor == Flavor::MariaDB) return v;
   const std::string type = lower(data_type);
   if (lower(extra).find("default_generated") != std::string::npos) return "(" + v + ")";
+  // Before 8.0.13 EXTRA does not say DEFAULT_GENERATED for CURRENT_TIMESTAMP[(n)].
+  if ((type == "timestamp" || type == "datetime") && lower(v).rfind("current_timestamp", 0) == 0) return v;
   if (type == "bit" && v.size() >= 3 && (v[0] == 'b' || v[0] == 'B') && v[1] == '\'' && v.back() == '\'') return v;
   const bool binary = type == "binary" || type == "varbinary" || type.find("blob") != std::string::npos;
   if (binary && v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X') &&

@@ -70,7 +70,8 @@ ColumnSpec column_spec(const InfoSchemaColumn& c, Flavor flavor);
 // `'pending'`), expression defaults (EXTRA "DEFAULT_GENERATED") as their text: literals become
 // a quoted string ('' for a quote; X'...' hex when the value holds a backslash or a control
 // character, which is right whatever NO_BACKSLASH_ESCAPES says), except b'...' of BIT columns
-// and 0x... of binary columns, which are SQL literals already.
+// and 0x... of binary columns, which are SQL literals already, and CURRENT_TIMESTAMP[(n)] of
+// DATETIME/TIMESTAMP columns (MySQL before 8.0.13 does not mark it DEFAULT_GENERATED).
 std::optional<std::string> default_sql(const std::optional<std::string>& column_default,
                                        const std::string& extra, const std::string& data_type,
                                        Flavor flavor);
