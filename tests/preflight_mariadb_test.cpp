@@ -293,6 +293,63 @@ SET SESSION sql_log_bin = 1;
   EXPECT_TRUE(warned) << preflight::result_json(w).dump(2);
 }
 
+// Trigger expressions are the table owner's SQL, evaluated per sampled row on a primary: inside a
+// READ ONLY transaction that the server enforces (a stored function that writes, NEXTVAL in a
+// value or a column default all fail there: measured, nothing is written and the sequence does
+// not move), never when they call SLEEP/GET_LOCK-like functions, and a trigger that cannot be
+// evaluated is a "not modelled" warning naming it, not a failed preflight. A quoted OLD.`my-col`
+// is not modelled either (it used to be read as the bind :my).
+TEST(PreflightTriggerSafety, SideEffectsAreRefusedAndEachFailureIsAWarning) {
+  BINWATCH_REQUIRE_MARIADB();
+  MariadbServer server;
+  server.exec(R"SQL(
+SET GLOBAL log_bin_trust_function_creators = 1;
+CREATE DATABASE app; USE app; SET SESSION sql_log_bin = 0;
+CREATE TABLE posts (id INT PRIMARY KEY, title VARCHAR(100), `my-col` INT, `my` INT) ENGINE=InnoDB;
+INSERT INTO posts SELECT seq, CONCAT('post ', seq), seq, seq FROM seq_1_to_300;
+CREATE TABLE audit (id BIGINT AUTO_INCREMENT PRIMARY KEY, post_id INT, n BIGINT, who VARCHAR(20) DEFAULT 'cleanup') ENGINE=InnoDB;
+CREATE TABLE side (n INT) ENGINE=MyISAM;
+CREATE SEQUENCE seq_a;
+CREATE TABLE audit_seq (id BIGINT NOT NULL DEFAULT NEXT VALUE FOR seq_a, post_id INT) ENGINE=InnoDB;
+CREATE FUNCTION writes(x INT) RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO side VALUES (x); RETURN x; END;
+CREATE TRIGGER t_ok AFTER DELETE ON posts FOR EACH ROW INSERT INTO audit (post_id) VALUES (OLD.id);
+CREATE TRIGGER t_func AFTER DELETE ON posts FOR EACH ROW INSERT INTO audit (post_id, n) VALUES (OLD.id, writes(OLD.id));
+CREATE TRIGGER t_next AFTER DELETE ON posts FOR EACH ROW INSERT INTO audit (post_id, n) VALUES (OLD.id, NEXTVAL(seq_a));
+CREATE TRIGGER t_default AFTER DELETE ON posts FOR EACH ROW INSERT INTO audit_seq (post_id) VALUES (OLD.id);
+CREATE TRIGGER t_sleep AFTER DELETE ON posts FOR EACH ROW INSERT INTO audit (post_id, n) VALUES (OLD.id, SLEEP(1));
+CREATE TRIGGER t_dash AFTER DELETE ON posts FOR EACH ROW INSERT INTO audit (post_id, n) VALUES (OLD.id, OLD.`my-col`);
+ANALYZE TABLE posts;
+SET SESSION sql_log_bin = 1;
+)SQL");
+  const auto seq_before = server.query("SELECT next_not_cached_value FROM app.seq_a").at(0).at(0);
+  const uint64_t before = binlog_total(server);
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = run(server, exact_request("DELETE FROM app.posts WHERE id % 3 = 0"));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto j = preflight::result_json(r);
+  auto warning = [&](const std::string& trigger) -> std::string {
+    for (const auto& w : r.warnings) {
+      if (w.find("trigger " + trigger + " is not modelled") != std::string::npos) return w;
+    }
+    return {};
+  };
+  EXPECT_EQ(warning("t_ok"), "") << j.dump(2);
+  EXPECT_NE(warning("t_func").find("READ ONLY"), std::string::npos) << j.dump(2);
+  EXPECT_NE(warning("t_next").find("READ ONLY"), std::string::npos) << j.dump(2);
+  EXPECT_NE(warning("t_default").find("READ ONLY"), std::string::npos) << j.dump(2);
+  EXPECT_NE(warning("t_sleep").find("SLEEP()"), std::string::npos) << j.dump(2);
+  EXPECT_NE(warning("t_dash").find("my-col"), std::string::npos) << j.dump(2);
+  EXPECT_LT(secs, 30.0);  // SLEEP(1) per sampled row was not run
+  // The one simple trigger is still modelled.
+  bool has_component = false;
+  for (const auto& c : r.estimate.components) has_component = has_component || c.name == "trigger row events";
+  EXPECT_TRUE(has_component) << j.dump(2);
+  // Nothing was written: no binlog growth, the MyISAM side table is empty, the sequence unmoved.
+  EXPECT_EQ(binlog_total(server), before);
+  EXPECT_EQ(server.query("SELECT COUNT(*) FROM app.side").at(0).at(0), std::optional<std::string>("0"));
+  EXPECT_EQ(server.query("SELECT next_not_cached_value FROM app.seq_a").at(0).at(0), seq_before);
+}
+
 INSTANTIATE_TEST_SUITE_P(Variants, PreflightTriggers,
                          ::testing::Values(Variant{"FULL", opts(RowImage::Full, false)},
                                            Variant{"MINIMAL", opts(RowImage::Minimal, false)},

@@ -84,6 +84,16 @@ TEST(Statement, SimpleTriggerBodiesBecomeStatementsWithBinds) {
   EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("BEGIN INSERT INTO a VALUES (1); DELETE FROM b; END")));
   EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("SET @x = OLD.id")));
   EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("INSERT INTO a VALUES (NEW.id)")));
+  // A quoted OLD. name the bind syntax cannot carry is refused (it would read back as `:my`); a
+  // quoted plain identifier is fine.
+  const auto dash = sql::trigger_statement("INSERT INTO a (x) VALUES (OLD.`my-col`)");
+  ASSERT_TRUE(std::holds_alternative<sql::ParseError>(dash));
+  EXPECT_NE(std::get<sql::ParseError>(dash).message.find("my-col"), std::string::npos);
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("DELETE FROM a WHERE x = OLD.`1st`")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("DELETE FROM a WHERE x = OLD.`a b`")));
+  EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::trigger_statement("DELETE FROM a WHERE x = OLD.``")));
+  EXPECT_EQ(std::get<std::string>(sql::trigger_statement("DELETE FROM a WHERE x = OLD.`my_col2`")),
+            "DELETE FROM a WHERE x = :my_col2");
 
   const auto ins = sql::parse_insert("INSERT INTO d.audit (pid, note, at) VALUES (:id, CONCAT('a, b', :t), NOW())");
   ASSERT_TRUE(std::holds_alternative<sql::Insert>(ins)) << std::get<sql::ParseError>(ins).message;
@@ -95,6 +105,48 @@ TEST(Statement, SimpleTriggerBodiesBecomeStatementsWithBinds) {
   EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a SELECT * FROM b")));
   EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a (x) VALUES (1), (2)")));
   EXPECT_TRUE(std::holds_alternative<sql::ParseError>(sql::parse_insert("INSERT INTO a (x, y) VALUES (1)")));
+}
+
+TEST(Statement, FunctionsThatActOutsideAReadOnlyTransactionAreFound) {
+  EXPECT_EQ(sql::acts_outside_transaction("CONCAT('x', :id), NOW(), NEXTVAL(s), f(:a)"), std::nullopt);
+  EXPECT_EQ(sql::acts_outside_transaction("'sleep(1)', `get_lock`"), std::nullopt);  // no calls
+  const auto why = sql::acts_outside_transaction("INSERT INTO a VALUES (:id + sleep (1))");
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("SLEEP()"), std::string::npos) << *why;
+  EXPECT_TRUE(sql::acts_outside_transaction("IF(Get_Lock('k', 0), 1, 2)").has_value());
+  EXPECT_TRUE(sql::acts_outside_transaction("load_file('/etc/passwd')").has_value());
+  EXPECT_TRUE(sql::acts_outside_transaction("'unterminated").has_value());
+}
+
+// information_schema.COLUMNS.COLUMN_DEFAULT as SQL text: MariaDB quotes it already, MySQL 8 gives
+// the bare value (as SQL text `pending` would be a column name: error 1054).
+TEST(Shape, ColumnDefaultsBecomeSqlPerFlavor) {
+  using O = std::optional<std::string>;
+  EXPECT_EQ(default_sql(std::nullopt, "", "varchar", Flavor::MariaDB), std::nullopt);
+  EXPECT_EQ(default_sql(std::nullopt, "", "varchar", Flavor::MySQL), std::nullopt);
+  EXPECT_EQ(default_sql(O("'pending'"), "", "varchar", Flavor::MariaDB), O("'pending'"));
+  EXPECT_EQ(default_sql(O("NULL"), "", "varchar", Flavor::MariaDB), O("NULL"));
+  EXPECT_EQ(default_sql(O("current_timestamp()"), "", "datetime", Flavor::MariaDB), O("current_timestamp()"));
+  EXPECT_EQ(default_sql(O("0"), "", "int", Flavor::MariaDB), O("0"));
+
+  EXPECT_EQ(default_sql(O("pending"), "", "varchar", Flavor::MySQL), O("'pending'"));
+  EXPECT_EQ(default_sql(O("it's"), "", "varchar", Flavor::MySQL), O("'it''s'"));
+  EXPECT_EQ(default_sql(O("a\\b"), "", "varchar", Flavor::MySQL), O("X'615C62'"));
+  EXPECT_EQ(default_sql(O("a\nb"), "", "text", Flavor::MySQL), O("X'610A62'"));
+  EXPECT_EQ(default_sql(O(""), "", "varchar", Flavor::MySQL), O("''"));
+  EXPECT_EQ(default_sql(O("NULL"), "", "varchar", Flavor::MySQL), O("'NULL'"));  // the string NULL
+  EXPECT_EQ(default_sql(O("0"), "", "int", Flavor::MySQL), O("'0'"));
+  EXPECT_EQ(default_sql(O("2020-01-01 00:00:00"), "", "datetime", Flavor::MySQL), O("'2020-01-01 00:00:00'"));
+  EXPECT_EQ(default_sql(O("CURRENT_TIMESTAMP"), "DEFAULT_GENERATED", "timestamp", Flavor::MySQL),
+            O("(CURRENT_TIMESTAMP)"));
+  EXPECT_EQ(default_sql(O("(now() + interval 1 day)"), "DEFAULT_GENERATED on update CURRENT_TIMESTAMP",
+                        "datetime", Flavor::MySQL),
+            O("((now() + interval 1 day))"));
+  EXPECT_EQ(default_sql(O("CURRENT_TIMESTAMP(3)"), "", "datetime", Flavor::MySQL), O("CURRENT_TIMESTAMP(3)"));
+  EXPECT_EQ(default_sql(O("CURRENT_TIMESTAMP"), "", "varchar", Flavor::MySQL), O("'CURRENT_TIMESTAMP'"));
+  EXPECT_EQ(default_sql(O("b'101'"), "", "bit", Flavor::MySQL), O("b'101'"));
+  EXPECT_EQ(default_sql(O("0x6162"), "", "varbinary", Flavor::MySQL), O("0x6162"));
+  EXPECT_EQ(default_sql(O("0x6162"), "", "varchar", Flavor::MySQL), O("'0x6162'"));
 }
 
 TEST(Dsn, ParsesAndRefusesPasswords) {

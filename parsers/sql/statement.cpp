@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <iterator>
 #include <stdexcept>
 
 namespace binwatch::sql {
@@ -392,6 +393,16 @@ std::variant<std::string, ParseError> trigger_statement(std::string_view body) {
     }
     if (t[i].kind == Tok::Word && t[i].value == "OLD" && i + 2 < last && t[i + 1].kind == Tok::Punct &&
         t[i + 1].value == "." && (t[i + 2].kind == Tok::Word || t[i + 2].kind == Tok::Quoted)) {
+      // The bind syntax `:name` takes identifier characters only and no leading digit: a quoted
+      // name that is not such an identifier (OLD.`my-col`, OLD.`1st`) would be read back as
+      // another bind (`:my`), so it is refused rather than mis-modelled.
+      if (t[i + 2].kind == Tok::Quoted) {
+        const std::string& q = t[i + 2].value;
+        if (q.empty() || std::isdigit(static_cast<unsigned char>(q[0])) ||
+            !std::all_of(q.begin(), q.end(), ident_char)) {
+          return ParseError{"the trigger body uses OLD.`" + q + "`, a quoted column name that is not a plain identifier"};
+        }
+      }
       out.append(body.substr(pos, t[i].begin - pos));
       out += ":" + (t[i + 2].kind == Tok::Word ? std::string(body.substr(t[i + 2].begin, t[i + 2].end - t[i + 2].begin))
                                                : t[i + 2].value);
@@ -401,6 +412,23 @@ std::variant<std::string, ParseError> trigger_statement(std::string_view body) {
   }
   out.append(body.substr(pos, t[last - 1].end - pos));
   return out;
+}
+
+std::optional<std::string> acts_outside_transaction(std::string_view expression) {
+  static constexpr std::string_view kRefused[] = {
+      "SLEEP", "BENCHMARK", "GET_LOCK", "RELEASE_LOCK", "RELEASE_ALL_LOCKS", "MASTER_POS_WAIT",
+      "MASTER_GTID_WAIT", "SOURCE_POS_WAIT", "WAIT_FOR_EXECUTED_GTID_SET",
+      "WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS", "LOAD_FILE"};
+  auto toks_v = tokenize(expression);
+  if (auto* e = std::get_if<ParseError>(&toks_v)) return e->message;
+  const auto& t = std::get<std::vector<Token>>(toks_v);
+  for (size_t i = 0; i + 1 < t.size(); ++i) {
+    if (t[i].kind != Tok::Word || t[i + 1].kind != Tok::Punct || t[i + 1].value != "(") continue;
+    if (std::find(std::begin(kRefused), std::end(kRefused), t[i].value) != std::end(kRefused)) {
+      return "it calls " + t[i].value + "(), which waits or takes a lock even in a read-only transaction";
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> bind_names(std::string_view text) {

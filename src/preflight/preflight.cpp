@@ -569,89 +569,118 @@ PreflightResult run_preflight(Connection& c, const PreflightRequest& req,
   // are logged in the job's statement, as rows events of their own between the job's rows
   // (measured on MariaDB 10.11: Delete_rows(t), Write_rows(audit), Delete_rows(t), ...).
   if (dml.kind == sql::DmlKind::Delete && !orm && !job.shape.triggers.empty()) {
+    auto model_trigger = [&](const std::string& text) {
+      PerRowStatement st;
+      const auto ins = sql::parse_insert(text);
+      const auto* i = std::get_if<sql::Insert>(&ins);
+      if (!i) return follow_up(text, "its statement");
+      // The inserted row: listed columns from their expressions, the others from their default
+      // (AUTO_INCREMENT: the table's next value), evaluated by the server per sampled row.
+      st.text = text;
+      st.insert = true;
+      st.dml.kind = sql::DmlKind::Update;  // unused for inserts
+      st.dml.schema = i->schema.empty() ? dml.schema : i->schema;
+      st.dml.table = i->table;
+      st.shape = load_shape(c, st.dml.schema, st.dml.table, s);
+      const std::string where = " WHERE TABLE_SCHEMA = " + c.quote(st.dml.schema) + " AND TABLE_NAME = " + c.quote(st.dml.table);
+      const auto defaults = c.query("SELECT COLUMN_DEFAULT, EXTRA, DATA_TYPE FROM information_schema.COLUMNS" + where +
+                                    " ORDER BY ORDINAL_POSITION");
+      const std::string next_id = c.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES" + where).value_or("1");
+      std::vector<std::string> exprs;
+      st.insert_columns.assign(st.shape.columns.size(), false);
+      for (size_t k = 0; k < st.shape.columns.size(); ++k) {
+        const std::string& col = st.shape.columns[k].name;
+        std::string e = "NULL";
+        if (k < defaults.rows.size()) {
+          const auto& d = defaults.rows[k];
+          if (d[1].value_or("").find("auto_increment") != std::string::npos) {
+            e = next_id;
+            st.insert_columns[k] = true;
+          } else if (const auto sql_text = default_sql(d[0], d[1].value_or(""), d[2].value_or(""), s.flavor)) {
+            e = *sql_text;
+          }
+        }
+        const std::vector<std::string>& cols = i->columns;
+        for (size_t v = 0; v < cols.size(); ++v) {
+          if (lower_ascii(cols[v]) == lower_ascii(col)) {
+            e = i->values[v];
+            st.insert_columns[k] = true;
+          }
+        }
+        if (cols.empty() && k < i->values.size()) {
+          e = i->values[k];
+          st.insert_columns[k] = true;
+        }
+        exprs.push_back(e);
+      }
+      std::string list;
+      for (const auto& e : exprs) list += (list.empty() ? "" : ", ") + e;
+      if (const auto why = sql::acts_outside_transaction(list)) throw std::invalid_argument(*why);
+      const auto binds = sql::bind_names(list);
+      for (const auto& row : job.sample) {
+        std::map<std::string, std::string> values;
+        for (const auto& b : binds) {
+          const int at = job.shape.index_of(b);
+          if (at < 0) throw std::invalid_argument("OLD." + b + " is not a column of " + out.table);
+          const Value& v = row.before[static_cast<size_t>(at)];
+          values[b] = v.null ? "NULL" : c.quote(v.bytes);
+        }
+        const auto rr = c.query("SELECT " + sql::substitute_binds(list, values));
+        SampleRow one;
+        one.before.resize(st.shape.columns.size());
+        for (size_t k = 0; k < one.before.size() && !rr.rows.empty() && k < rr.rows[0].size(); ++k) {
+          if (rr.rows[0][k]) {
+            one.before[k].null = false;
+            one.before[k].bytes = *rr.rows[0][k];
+          }
+        }
+        st.changes.push_back({one});
+        st.text_bytes.push_back(0);
+      }
+      return st;
+    };
     const auto trg = c.query(
         "SELECT TRIGGER_NAME, ACTION_TIMING, ACTION_STATEMENT FROM information_schema.TRIGGERS "
         "WHERE EVENT_OBJECT_SCHEMA = " + c.quote(dml.schema) + " AND EVENT_OBJECT_TABLE = " +
         c.quote(dml.table) + " AND EVENT_MANIPULATION = 'DELETE' ORDER BY ACTION_TIMING, ACTION_ORDER");
+    auto not_modelled = [&](const std::string& name, const std::string& why) {
+      out.warnings.push_back("trigger " + name + " is not modelled (" + why + "): the rows it "
+                             "changes are logged too and are NOT in this estimate");
+    };
+    // Names in a trigger body (tables, stored functions, sequences) resolve in the trigger's
+    // database, as when the server fires it: evaluate with that default database.
+    const auto previous_db = c.scalar("SELECT DATABASE()");
+    if (!trg.rows.empty()) c.exec("USE " + quote_identifier(dml.schema));
     for (const auto& r : trg.rows) {
       const std::string name = r[0].value_or(""), timing = r[1].value_or("");
       const std::string label = timing + " DELETE " + name;
       const auto body = sql::trigger_statement(r[2].value_or(""));
       if (const auto* e = std::get_if<sql::ParseError>(&body)) {
-        out.warnings.push_back("trigger " + name + " is not modelled (" + e->message + "): the rows it "
-                               "changes are logged too and are NOT in this estimate");
+        not_modelled(name, e->message);
         continue;
       }
       const std::string text = std::get<std::string>(body);
-      PerRowStatement st;
-      const auto ins = sql::parse_insert(text);
-      if (const auto* i = std::get_if<sql::Insert>(&ins)) {
-        // The inserted row: listed columns from their expressions, the others from their default
-        // (AUTO_INCREMENT: the table's next value), evaluated by the server per sampled row.
-        st.text = text;
-        st.insert = true;
-        st.dml.kind = sql::DmlKind::Update;  // unused for inserts
-        st.dml.schema = i->schema.empty() ? dml.schema : i->schema;
-        st.dml.table = i->table;
-        st.shape = load_shape(c, st.dml.schema, st.dml.table, s);
-        const std::string where = " WHERE TABLE_SCHEMA = " + c.quote(st.dml.schema) + " AND TABLE_NAME = " + c.quote(st.dml.table);
-        const auto defaults = c.query("SELECT COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS" + where + " ORDER BY ORDINAL_POSITION");
-        const std::string next_id = c.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES" + where).value_or("1");
-        std::vector<std::string> exprs;
-        st.insert_columns.assign(st.shape.columns.size(), false);
-        for (size_t k = 0; k < st.shape.columns.size(); ++k) {
-          const std::string& col = st.shape.columns[k].name;
-          std::string e = "NULL";
-          if (k < defaults.rows.size()) {
-            if (defaults.rows[k][1].value_or("").find("auto_increment") != std::string::npos) {
-              e = next_id;
-              st.insert_columns[k] = true;
-            } else if (defaults.rows[k][0]) {
-              e = *defaults.rows[k][0];
-            }
-          }
-          const std::vector<std::string>& cols = i->columns;
-          for (size_t v = 0; v < cols.size(); ++v) {
-            if (lower_ascii(cols[v]) == lower_ascii(col)) {
-              e = i->values[v];
-              st.insert_columns[k] = true;
-            }
-          }
-          if (cols.empty() && k < i->values.size()) {
-            e = i->values[k];
-            st.insert_columns[k] = true;
-          }
-          exprs.push_back(e);
+      // The trigger's expressions (and its INSERT's column defaults) are the table owner's SQL,
+      // evaluated here once per sampled row on what may be a production primary: only inside a
+      // read-only transaction (the server refuses every write there, stored functions and
+      // sequences included), rolled back, and never when they call a function that waits or
+      // locks regardless. Any failure leaves this trigger out with a warning, not the preflight.
+      try {
+        if (const auto why = sql::acts_outside_transaction(text)) throw std::invalid_argument(*why);
+        c.exec("START TRANSACTION READ ONLY");
+        PerRowStatement st = model_trigger(text);
+        c.exec("ROLLBACK");
+        st.name = label;
+        job.triggers.push_back(std::move(st));
+      } catch (const std::exception& e) {
+        try {
+          c.exec("ROLLBACK");
+        } catch (const std::exception&) {
         }
-        std::string list;
-        for (const auto& e : exprs) list += (list.empty() ? "" : ", ") + e;
-        const auto binds = sql::bind_names(list);
-        for (const auto& row : job.sample) {
-          std::map<std::string, std::string> values;
-          for (const auto& b : binds) {
-            const int at = job.shape.index_of(b);
-            if (at < 0) throw std::invalid_argument("trigger " + name + ": OLD." + b + " is not a column of " + out.table);
-            const Value& v = row.before[static_cast<size_t>(at)];
-            values[b] = v.null ? "NULL" : c.quote(v.bytes);
-          }
-          const auto rr = c.query("SELECT " + sql::substitute_binds(list, values));
-          SampleRow one;
-          one.before.resize(st.shape.columns.size());
-          for (size_t k = 0; k < one.before.size() && !rr.rows.empty() && k < rr.rows[0].size(); ++k) {
-            if (rr.rows[0][k]) {
-              one.before[k].null = false;
-              one.before[k].bytes = *rr.rows[0][k];
-            }
-          }
-          st.changes.push_back({one});
-          st.text_bytes.push_back(0);
-        }
-      } else {
-        st = follow_up(text, "trigger " + name);
+        not_modelled(name, e.what());
       }
-      st.name = label;
-      job.triggers.push_back(std::move(st));
     }
+    if (!trg.rows.empty() && previous_db && *previous_db != dml.schema) c.exec("USE " + quote_identifier(*previous_db));
     // The ones not modelled were warned about above.
     job.shape.triggers.clear();
   }

@@ -4,6 +4,7 @@
 #include "binwatch/preflight/table_shape.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <stdexcept>
 
@@ -49,6 +50,37 @@ binlog::ColumnLayout prefixed(uint8_t p) { return {binlog::ValueLayout::LengthPr
 binlog::ColumnLayout fixed(uint32_t n) { return {binlog::ValueLayout::Fixed, n, 0, false}; }
 
 }  // namespace
+
+std::optional<std::string> default_sql(const std::optional<std::string>& column_default,
+                                       const std::string& extra, const std::string& data_type,
+                                       Flavor flavor) {
+  if (!column_default) return std::nullopt;
+  const std::string& v = *column_default;
+  if (flavor == Flavor::MariaDB) return v;
+  const std::string type = lower(data_type);
+  if (lower(extra).find("default_generated") != std::string::npos) return "(" + v + ")";
+  // Before 8.0.13 EXTRA does not say DEFAULT_GENERATED for CURRENT_TIMESTAMP[(n)].
+  if ((type == "timestamp" || type == "datetime") && lower(v).rfind("current_timestamp", 0) == 0) return v;
+  if (type == "bit" && v.size() >= 3 && (v[0] == 'b' || v[0] == 'B') && v[1] == '\'' && v.back() == '\'') return v;
+  const bool binary = type == "binary" || type == "varbinary" || type.find("blob") != std::string::npos;
+  if (binary && v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X') &&
+      std::all_of(v.begin() + 2, v.end(), [](unsigned char c) { return std::isxdigit(c) != 0; })) {
+    return v;
+  }
+  const bool plain = std::none_of(v.begin(), v.end(), [](unsigned char c) { return c == '\\' || c < 0x20 || c == 0x7f; });
+  if (!plain) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out = "X'";
+    for (unsigned char c : v) {
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+    return out + "'";
+  }
+  std::string out = "'";
+  for (char c : v) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
 
 int TableShape::index_of(const std::string& column) const {
   const std::string want = lower(column);

@@ -2,7 +2,8 @@
 // `binwatch preflight`: reads the server's settings, counts and samples the rows a bulk job will
 // change (and the rows its per-row follow-up statements change), runs the pure estimator
 // (estimate.h), looks at the binlog partition and asks the pure policy (policy/preflight_policy.h)
-// for a verdict. Read-only on the server: SELECT, EXPLAIN, SHOW VARIABLES, SHOW MASTER STATUS.
+// for a verdict. Read-only on the server: SELECT, EXPLAIN, SHOW VARIABLES, SHOW MASTER STATUS;
+// trigger expressions only inside START TRANSACTION READ ONLY ... ROLLBACK.
 #include <cstdint>
 #include <optional>
 #include <string>

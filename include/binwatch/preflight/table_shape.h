@@ -63,6 +63,19 @@ struct TableShape {
 // Throws std::runtime_error for a type it cannot size (the message names the column).
 ColumnSpec column_spec(const InfoSchemaColumn& c, Flavor flavor);
 
+// The SQL text that gives a column's default value, from information_schema.COLUMNS
+// (COLUMN_DEFAULT, EXTRA, DATA_TYPE), or nullopt when the column has no default (NULL). MariaDB
+// 10.2.7+ stores SQL text there (string literals quoted, `NULL` for DEFAULT NULL, expressions as
+// written): used as it is. MySQL 8 stores the literal value unquoted (`pending`, not
+// `'pending'`), expression defaults (EXTRA "DEFAULT_GENERATED") as their text: literals become
+// a quoted string ('' for a quote; X'...' hex when the value holds a backslash or a control
+// character, which is right whatever NO_BACKSLASH_ESCAPES says), except b'...' of BIT columns
+// and 0x... of binary columns, which are SQL literals already, and CURRENT_TIMESTAMP[(n)] of
+// DATETIME/TIMESTAMP columns (MySQL before 8.0.13 does not mark it DEFAULT_GENERATED).
+std::optional<std::string> default_sql(const std::optional<std::string>& column_default,
+                                       const std::string& extra, const std::string& data_type,
+                                       Flavor flavor);
+
 // Size of the TABLE_MAP event for this table (header and checksum included) under the settings'
 // binlog_row_metadata. Exact for NO_LOG; MINIMAL/FULL optional metadata follows MariaDB 10.11
 // sql/log_event_server.cc (Table_map_log_event::init_*_field) for one charset per table.

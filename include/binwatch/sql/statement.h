@@ -53,6 +53,15 @@ std::variant<Insert, ParseError> parse_insert(std::string_view text);
 // A ParseError says why it is not simple (several statements, IF/CALL/SET, NEW.col, ...).
 std::variant<std::string, ParseError> trigger_statement(std::string_view action_statement);
 
+// Why evaluating `expression` (as part of a SELECT) could act outside the read-only transaction
+// it is evaluated in, or nullopt. The server refuses every write there (measured on MariaDB
+// 10.11: stored functions writing InnoDB, MyISAM, Aria or temporary tables, NEXTVAL and SETVAL
+// all fail with error 1792), but a few built-in functions wait or take locks regardless: SLEEP,
+// BENCHMARK, GET_LOCK, RELEASE_LOCK, RELEASE_ALL_LOCKS, MASTER_POS_WAIT, MASTER_GTID_WAIT,
+// SOURCE_POS_WAIT, WAIT_FOR_EXECUTED_GTID_SET, WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS, LOAD_FILE.
+// Text that does not tokenize is refused too.
+std::optional<std::string> acts_outside_transaction(std::string_view expression);
+
 // Named binds `:name` outside strings, comments and quoted identifiers, in order of appearance,
 // each name once.
 std::vector<std::string> bind_names(std::string_view text);
