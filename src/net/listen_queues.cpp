@@ -90,29 +90,41 @@ std::vector<Listener> read_listeners() {
   return out;
 }
 
-void attach_owners(std::vector<Listener>& listeners, const std::filesystem::path& proc_root) {
+std::map<uint64_t, int64_t> socket_owners(const std::set<uint64_t>& inodes, const std::filesystem::path& proc_root) {
   namespace fs = std::filesystem;
-  std::map<uint64_t, Listener*> by_inode;
-  for (auto& l : listeners) {
-    if (l.socket.inode != 0) by_inode[l.socket.inode] = &l;
-  }
-  if (by_inode.empty()) return;
+  std::map<uint64_t, int64_t> out;
+  if (inodes.empty()) return out;
   std::error_code ec;
   for (fs::directory_iterator it(proc_root, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string pid = it->path().filename().string();
-    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.size() > 10 || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const int64_t pid = std::stoll(name);
     std::error_code fec;
     for (fs::directory_iterator fd(it->path() / "fd", fec), fend; !fec && fd != fend; fd.increment(fec)) {
       std::error_code lec;
       const std::string target = fs::read_symlink(fd->path(), lec).string();
       if (lec || !target.starts_with("socket:[")) continue;
       const uint64_t inode = std::strtoull(target.c_str() + 8, nullptr, 10);
-      auto hit = by_inode.find(inode);
-      if (hit == by_inode.end() || hit->second->pid) continue;
-      hit->second->pid = std::stoi(pid);
-      std::ifstream comm(it->path() / "comm");
-      std::getline(comm, hit->second->process);
+      if (!inodes.contains(inode)) continue;
+      out.emplace(inode, pid);  // the first found keeps it
     }
+    if (out.size() == inodes.size()) break;
+  }
+  return out;
+}
+
+void attach_owners(std::vector<Listener>& listeners, const std::filesystem::path& proc_root) {
+  std::set<uint64_t> inodes;
+  for (const auto& l : listeners) {
+    if (l.socket.inode != 0) inodes.insert(l.socket.inode);
+  }
+  const auto owners = socket_owners(inodes, proc_root);
+  for (auto& l : listeners) {
+    const auto owner = owners.find(l.socket.inode);
+    if (l.socket.inode == 0 || owner == owners.end() || l.pid) continue;
+    l.pid = static_cast<int>(owner->second);
+    std::ifstream comm(proc_root / std::to_string(owner->second) / "comm");
+    std::getline(comm, l.process);
   }
 }
 
